@@ -1,0 +1,58 @@
+package config
+
+import (
+	"os"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// EdgeCore is edgecore's configuration file.
+type EdgeCore struct {
+	TypeMeta `json:",inline"`
+	// NodeName is this edge node's name in the cluster. Default: the host name, lower-cased.
+	NodeName string  `json:"nodeName"`
+	Logging  Logging `json:"logging"`
+	Bus      Bus     `json:"bus"`
+	// Health defaults to 127.0.0.1:9092.
+	Health Health `json:"health"`
+}
+
+// DefaultEdgeCore returns edgecore's full default configuration.
+func DefaultEdgeCore() *EdgeCore {
+	host, _ := os.Hostname()
+	return &EdgeCore{
+		TypeMeta: TypeMeta{APIVersion: APIVersion, Kind: "EdgeCore"},
+		NodeName: strings.ToLower(host),
+		Logging:  defaultLogging(),
+		Bus:      defaultBus(),
+		Health:   Health{Address: "127.0.0.1:9092"},
+	}
+}
+
+// LoadEdgeCore reads an EdgeCore file over the defaults and validates it.
+func LoadEdgeCore(path string) (*EdgeCore, error) {
+	c := DefaultEdgeCore()
+	if err := loadFile(path, c, "EdgeCore"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Validate reports every invalid field, each with its path and the reason.
+func (c *EdgeCore) Validate() error {
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Subdomain(c.NodeName) {
+		errs = append(errs, field.Invalid(field.NewPath("nodeName"), c.NodeName, msg))
+	}
+	errs = append(errs, c.Logging.validate(field.NewPath("logging"))...)
+	errs = append(errs, c.Bus.validate(field.NewPath("bus"))...)
+	errs = append(errs, c.Health.validate(field.NewPath("health"))...)
+	return errs.ToAggregate()
+}
+
+// YAML renders c as a config file, for --defaultconfig.
+func (c *EdgeCore) YAML() ([]byte, error) { return marshal(c) }
+
+func (c *EdgeCore) typeMeta() TypeMeta { return c.TypeMeta }
