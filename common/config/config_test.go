@@ -95,6 +95,8 @@ func TestLoadErrorsNameTheField(t *testing.T) {
 		{"wrong kind", "apiVersion: config.tether.io/v1alpha1\nkind: CloudCore\n", []string{"kind", "EdgeCore"}},
 		{"wrong apiVersion", "apiVersion: v1\nkind: EdgeCore\n", []string{"apiVersion"}},
 		{"not YAML", "{{{", []string{"parse YAML"}},
+		{"empty file", "", []string{"apiVersion"}},
+		{"no kind", "apiVersion: config.tether.io/v1alpha1\nnodeName: edge-1\n", []string{"kind", "EdgeCore"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,13 +117,13 @@ func TestLoadErrorsNameTheField(t *testing.T) {
 
 func TestCloudCoreValidation(t *testing.T) {
 	c := DefaultCloudCore()
-	c.KubeAPI.Kubeconfig = filepath.Join(t.TempDir(), "missing")
-	c.KubeAPI.QPS = 0
+	c.Health.Address = "127.0.0.1:http-alt"
+	c.Bus.ShutdownTimeout.Duration = 0
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("invalid config passed")
 	}
-	for _, w := range []string{"kubeAPI.kubeconfig", "kubeAPI.qps"} {
+	for _, w := range []string{"health.address", "bus.shutdownTimeout"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q does not mention %q", err, w)
 		}

@@ -54,5 +54,3 @@ func (c *EdgeCore) Validate() error {
 
 // YAML renders c as a config file, for --defaultconfig.
 func (c *EdgeCore) YAML() ([]byte, error) { return marshal(c) }
-
-func (c *EdgeCore) typeMeta() TypeMeta { return c.TypeMeta }

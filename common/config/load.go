@@ -20,7 +20,6 @@ type TypeMeta struct {
 
 // document is what Load needs of a config kind.
 type document interface {
-	typeMeta() TypeMeta
 	Validate() error
 }
 
@@ -31,19 +30,23 @@ func decodeStrict(data []byte, v document, wantKind string) error {
 	if err != nil {
 		return fmt.Errorf("parse YAML: %w", err)
 	}
+	// The file itself must say what it is; the defaults do not count.
+	var tm TypeMeta
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(js, &tm); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	if tm.APIVersion != APIVersion {
+		return fmt.Errorf("apiVersion: got %q, want %q", tm.APIVersion, APIVersion)
+	}
+	if tm.Kind != wantKind {
+		return fmt.Errorf("kind: got %q, want %q", tm.Kind, wantKind)
+	}
 	strictErrs, err := kjson.UnmarshalStrict(js, v)
 	if err != nil {
 		return fmt.Errorf("decode: %w", err)
 	}
 	if len(strictErrs) > 0 {
 		return errors.Join(strictErrs...)
-	}
-	tm := v.typeMeta()
-	if tm.APIVersion != APIVersion {
-		return fmt.Errorf("apiVersion: got %q, want %q", tm.APIVersion, APIVersion)
-	}
-	if tm.Kind != wantKind {
-		return fmt.Errorf("kind: got %q, want %q", tm.Kind, wantKind)
 	}
 	return v.Validate()
 }

@@ -1,0 +1,70 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/tether-edge/tether/beehive"
+	"github.com/tether-edge/tether/common/config"
+	"github.com/tether-edge/tether/common/health"
+)
+
+// Entry is a module and what the bus does when it fails.
+type Entry struct {
+	Module beehive.Module
+	Policy beehive.Policy
+}
+
+// Process is one binary's set of modules and the settings around them.
+type Process struct {
+	// Name is the binary's name, for the log.
+	Name string
+	// Logger is required.
+	Logger *slog.Logger
+	Bus    config.Bus
+	// Health.Address empty means no health endpoint.
+	Health config.Health
+	// Modules builds the binary's modules; they get the bus to talk on. Required.
+	Modules func(bus *beehive.Bus) ([]Entry, error)
+}
+
+// Run builds the bus, registers the health endpoint and the modules, and runs
+// them until ctx ends. It returns nil after a clean stop: every module
+// returned within the bus's shutdown timeout.
+func (p Process) Run(ctx context.Context) error {
+	if p.Logger == nil || p.Modules == nil {
+		return errors.New("daemon: Logger and Modules are required")
+	}
+	bus, err := beehive.New(beehive.Options{
+		Logger:          p.Logger,
+		QueueSize:       p.Bus.QueueSize,
+		ShutdownTimeout: p.Bus.ShutdownTimeout.Duration,
+	})
+	if err != nil {
+		return fmt.Errorf("build bus: %w", err)
+	}
+	entries, err := p.Modules(bus)
+	if err != nil {
+		return fmt.Errorf("build modules: %w", err)
+	}
+	if p.Health.Address != "" {
+		h, err := health.New(health.Options{Address: p.Health.Address, Source: bus, Logger: p.Logger})
+		if err != nil {
+			return err
+		}
+		entries = append(entries, Entry{Module: h, Policy: beehive.Policy{OnError: beehive.Restart}})
+	}
+	for _, e := range entries {
+		if err := bus.Register(e.Module, e.Policy); err != nil {
+			return fmt.Errorf("register module %s: %w", e.Module.Name(), err)
+		}
+	}
+	p.Logger.Info(p.Name+" starting", "modules", len(entries))
+	if err := bus.Run(ctx); err != nil {
+		return err
+	}
+	p.Logger.Info(p.Name + " stopped")
+	return nil
+}
