@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/tether-edge/tether/common/message"
 )
@@ -219,8 +220,13 @@ func TestClosedAfterRun(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if err := <-errc; !errors.Is(err, ErrClosed) {
-		t.Fatalf("waiting Receive: %v, want ErrClosed", err)
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("waiting Receive: %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Receive still waiting 5s after Run returned")
 	}
 	ctx := context.Background()
 	_, recvErr := b.Receive(ctx, "a")
