@@ -2,18 +2,18 @@ package beehive
 
 // ModuleStatus is a snapshot of one module, for health endpoints.
 type ModuleStatus struct {
-	Name  string
-	Group string
+	Name  string `json:"name"`
+	Group string `json:"group"`
 	// Running is true while the module's Start is executing (false while
 	// it waits to be restarted, after it finished, and before Run).
-	Running bool
+	Running bool `json:"running"`
 	// Restarts counts Start calls after the first.
-	Restarts int
+	Restarts int `json:"restarts"`
 	// LastError is the last error Start returned while the bus ran; empty
 	// if none.
-	LastError string
+	LastError string `json:"lastError"`
 	// Queued is how many messages wait in the module's queue.
-	Queued int
+	Queued int `json:"queued"`
 }
 
 // Status reports every module, in registration order.
