@@ -23,7 +23,7 @@ build() {
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   [[ -d $src ]] || die "go mod download k8s.io/kubernetes@$K8S_VERSION gave no source folder"
   work=$(mktemp -d "${TMPDIR:-/tmp}/tether-k8s.XXXXXX")
-  trap 'rm -rf "$work"' RETURN
+  trap 'rm -rf "$work"; trap - RETURN' RETURN
   cp -r "$src/." "$work/"
   chmod -R u+w "$work"
   staging="v0.${K8S_VERSION#v1.}"
