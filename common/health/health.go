@@ -52,8 +52,8 @@ type Options struct {
 
 // Server is the health endpoint module.
 type Server struct {
-	opts Options
-	srv  *http.Server
+	opts    Options
+	handler http.Handler
 
 	// mu guards ln, which Start takes over and re-creates after a restart.
 	mu sync.Mutex
@@ -79,7 +79,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /status", s.status)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.handler = mux
 	return s, nil
 }
 
@@ -103,8 +103,10 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.opts.Logger.Info("health endpoint serving", "address", ln.Addr().String())
+	// A server cannot serve again after Shutdown, so each Start has its own.
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		s.dropListener()
@@ -113,7 +115,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	err = s.srv.Shutdown(shutdownCtx)
+	err = srv.Shutdown(shutdownCtx)
 	<-errc // Serve returns ErrServerClosed once Shutdown has begun
 	s.dropListener()
 	return err

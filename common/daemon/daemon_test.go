@@ -1,0 +1,168 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tether-edge/tether/beehive"
+	"github.com/tether-edge/tether/common/config"
+)
+
+// fakeConfig is a config kind whose validity the test chooses.
+type fakeConfig struct{ invalid bool }
+
+func (c fakeConfig) Validate() error {
+	if c.invalid {
+		return errors.New("nodeName: Invalid value")
+	}
+	return nil
+}
+func (c fakeConfig) YAML() ([]byte, error) { return []byte("kind: Fake\n"), nil }
+
+func fakeDaemon(ran *fakeConfig) Daemon[fakeConfig] {
+	return Daemon[fakeConfig]{
+		Name:     "faked",
+		Defaults: func() fakeConfig { return fakeConfig{} },
+		Load: func(path string) (fakeConfig, error) {
+			if strings.Contains(path, "bad") {
+				return fakeConfig{}, errors.New("config " + path + `: unknown field "x"`)
+			}
+			return fakeConfig{}, nil
+		},
+		Run: func(_ context.Context, cfg fakeConfig) error { *ran = cfg; return nil },
+	}
+}
+
+func execute(d Daemon[fakeConfig], args ...string) (string, error) {
+	cmd := d.Command()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestDefaultConfigPrintsAndDoesNotRun(t *testing.T) {
+	var ran *fakeConfig
+	d := fakeDaemon(new(fakeConfig))
+	d.Run = func(context.Context, fakeConfig) error { ran = &fakeConfig{}; return nil }
+	out, err := execute(d, "--defaultconfig")
+	if err != nil || out != "kind: Fake\n" {
+		t.Errorf("--defaultconfig = %q, %v", out, err)
+	}
+	if ran != nil {
+		t.Error("--defaultconfig ran the daemon")
+	}
+}
+
+func TestConfigErrorStopsBeforeRun(t *testing.T) {
+	ran := fakeConfig{invalid: true} // Run would overwrite it
+	_, err := execute(fakeDaemon(&ran), "--config", "bad.yaml")
+	if err == nil || !strings.Contains(err.Error(), `unknown field "x"`) {
+		t.Errorf("err = %v, want the load error", err)
+	}
+	if !ran.invalid {
+		t.Error("the daemon ran despite a bad config")
+	}
+}
+
+func TestInvalidDefaultsAreReported(t *testing.T) {
+	d := fakeDaemon(new(fakeConfig))
+	d.Defaults = func() fakeConfig { return fakeConfig{invalid: true} }
+	_, err := execute(d)
+	if err == nil || !strings.Contains(err.Error(), "default config") || !strings.Contains(err.Error(), "--defaultconfig") {
+		t.Errorf("err = %v, want one that says the defaults are invalid and how to fix it", err)
+	}
+}
+
+func TestRejectsArguments(t *testing.T) {
+	if _, err := execute(fakeDaemon(new(fakeConfig)), "extra"); err == nil {
+		t.Error("accepted a stray argument")
+	}
+}
+
+// waiter is a module that runs until its context ends, or fails at once.
+type waiter struct {
+	name    string
+	fail    error
+	started chan struct{}
+}
+
+func (w *waiter) Name() string  { return w.name }
+func (w *waiter) Group() string { return "test" }
+func (w *waiter) Start(ctx context.Context) error {
+	close(w.started)
+	if w.fail != nil {
+		return w.fail
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func testProcess(t *testing.T, mods ...*waiter) Process {
+	return Process{
+		Name:   "faked",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Bus:    config.Bus{QueueSize: 8, ShutdownTimeout: config.Duration{Duration: 5 * time.Second}},
+		Modules: func(*beehive.Bus) ([]Entry, error) {
+			var es []Entry
+			for _, m := range mods {
+				es = append(es, Entry{Module: m, Policy: beehive.Policy{OnError: beehive.StopProcess}})
+			}
+			return es, nil
+		},
+	}
+}
+
+func TestProcessRunsModulesUntilCancelled(t *testing.T) {
+	m := &waiter{name: "a", started: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- testProcess(t, m).Run(ctx) }()
+	select {
+	case <-m.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("module not started within 5 s")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run after cancel = %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5 s of cancel")
+	}
+}
+
+func TestProcessFailingModuleStopsIt(t *testing.T) {
+	ok := &waiter{name: "ok", started: make(chan struct{})}
+	bad := &waiter{name: "bad", fail: errors.New("boom"), started: make(chan struct{})}
+	err := testProcess(t, ok, bad).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "boom") || !strings.Contains(err.Error(), "bad") {
+		t.Errorf("Run = %v, want the failing module's error naming it", err)
+	}
+}
+
+func TestProcessHealthListenError(t *testing.T) {
+	p := testProcess(t)
+	p.Health.Address = "127.0.0.1:notaport"
+	if err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "notaport") {
+		t.Errorf("Run = %v, want a listen error naming the address", err)
+	}
+}
+
+func TestProcessDuplicateModule(t *testing.T) {
+	a1 := &waiter{name: "a", started: make(chan struct{})}
+	a2 := &waiter{name: "a", started: make(chan struct{})}
+	if err := testProcess(t, a1, a2).Run(context.Background()); err == nil || !strings.Contains(err.Error(), "register module a") {
+		t.Errorf("Run = %v, want a registration error naming the module", err)
+	}
+}
