@@ -18,12 +18,12 @@ have_all() {
 build() {
   have_all && { log "kubernetes $K8S_VERSION binaries cached in $K8S_BIN"; return; }
   log "building kubernetes $K8S_VERSION (${bins[*]}); about 15 minutes on 2 cores when cold"
-  local src work staging
+  local src staging
   src=$(GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   [[ -d $src ]] || die "go mod download k8s.io/kubernetes@$K8S_VERSION gave no source folder"
   work=$(mktemp -d "${TMPDIR:-/tmp}/tether-k8s.XXXXXX")
-  trap 'rm -rf "$work"; trap - RETURN' RETURN
+  trap 'rm -rf "$work"' EXIT # work is global so the trap can see it
   cp -r "$src/." "$work/"
   chmod -R u+w "$work"
   staging="v0.${K8S_VERSION#v1.}"
