@@ -21,7 +21,7 @@ pause_cmd='trap "exit 0" TERM INT; while :; do sleep 3600 & wait; done'
 
 stamp() {
   {
-    sha256sum "$busybox" "$0" "$root"/build/mkimage/*.go
+    cat "$busybox" "$0" "$root"/build/mkimage/*.go | sha256sum
     echo "$busybox_ref $pause_ref $pause_cmd $(uname -m)"
   } | sha256sum | cut -d' ' -f1
 }

@@ -84,6 +84,11 @@ type Kube struct {
 func StartKube(t T, opts KubeOptions) *Kube {
 	t.Helper()
 	paths := opts.Paths.withDefaults()
+	// Check every binary before starting any.
+	requireFile(t, "etcd (Debian package etcd-server)", filepath.Join(paths.SystemBin, "etcd"))
+	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
+		requireFile(t, b, filepath.Join(paths.KubeBin, b))
+	}
 	k := &Kube{Dir: t.TempDir(), Token: randomHex(t, 16)}
 	k.Etcd, k.EtcdURL = startEtcd(t, paths)
 	k.startAPIServer(t, paths, opts.APIServerArgs)
@@ -118,12 +123,15 @@ func (k *Kube) Clientset(t T) *kubernetes.Clientset {
 func startEtcd(t T, paths Paths) (*Process, string) {
 	t.Helper()
 	bin := filepath.Join(paths.SystemBin, "etcd")
-	requireFile(t, "etcd (Debian package etcd-server)", bin)
 	ports := FreePorts(t, 2)
 	client := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+	data := t.TempDir()
+	if err := os.Chmod(data, 0o700); err != nil { // etcd warns otherwise
+		t.Fatalf("chmod etcd data dir: %v", err)
+	}
 	proc := StartProcess(t, Command{Name: "etcd", Path: bin, Args: []string{
-		"--name=default", "--data-dir=" + t.TempDir(),
+		"--name=default", "--data-dir=" + data,
 		"--listen-client-urls=" + client, "--advertise-client-urls=" + client,
 		"--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
 		"--initial-cluster=default=" + peer,
@@ -136,7 +144,6 @@ func startEtcd(t T, paths Paths) (*Process, string) {
 func (k *Kube) startAPIServer(t T, paths Paths, extra []string) {
 	t.Helper()
 	bin := filepath.Join(paths.KubeBin, "kube-apiserver")
-	requireFile(t, "kube-apiserver", bin)
 	k.CA = newCA(t, k.Dir)
 	servingCert, servingKey := k.CA.IssueServing(t, "kube-apiserver", []string{
 		"127.0.0.1", "localhost", "10.96.0.1",
@@ -154,7 +161,10 @@ func (k *Kube) startAPIServer(t T, paths Paths, extra []string) {
 	k.Kubeconfig = k.writeKubeconfig(t)
 	args := []string{
 		"--etcd-servers=" + k.EtcdURL, "--etcd-prefix=/registry",
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port),
+		// A loopback advertise address is refused unless nothing maintains
+		// the "kubernetes" service's endpoints.
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none",
+		"--secure-port=" + strconv.Itoa(port),
 		"--cert-dir=" + t.TempDir(), "--tls-cert-file=" + servingCert, "--tls-private-key-file=" + servingKey,
 		"--client-ca-file=" + k.CA.CertFile, "--token-auth-file=" + tokens,
 		"--service-account-key-file=" + k.ServiceAccountKeyFile,
@@ -203,7 +213,6 @@ func (k *Kube) controllerManagerArgs(extra []string) []string {
 func (k *Kube) startComponent(t T, paths Paths, name string, extra []string) (*Process, string) {
 	t.Helper()
 	bin := filepath.Join(paths.KubeBin, name)
-	requireFile(t, name, bin)
 	port := FreePort(t)
 	args := []string{
 		"--kubeconfig=" + k.Kubeconfig,

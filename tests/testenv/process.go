@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -67,14 +68,9 @@ func StartProcess(t T, c Command) *Process {
 		p.cmd.Dir = t.TempDir()
 	}
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p.started = time.Now()
-	if err := p.cmd.Start(); err != nil {
+	if err := p.start(); err != nil {
 		t.Fatalf("start %s (%s): %v", c.Name, c.Path, err)
 	}
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		close(p.done)
-	}()
 	t.Cleanup(func() {
 		if err := p.Stop(); err != nil {
 			t.Errorf("stop %s: %v", p.Name, err)
@@ -84,6 +80,28 @@ func StartProcess(t T, c Command) *Process {
 		}
 	})
 	return p
+}
+
+// start starts the program and a goroutine that waits for it. Pdeathsig
+// fires when the thread that forked the child exits, not only the process,
+// and Go ends threads that exit while locked (as netns code does), so the
+// fork and the wait happen on one locked thread that lives as long as the
+// child.
+func (p *Process) start() error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		p.started = time.Now()
+		if err := p.cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		p.waitErr = p.cmd.Wait()
+		close(p.done)
+	}()
+	return <-started
 }
 
 // Pid is the process id, which is also its process group id.

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,5 +32,24 @@ func TestProgramT(t *testing.T) {
 	p.Close()
 	if strings.Join(order, ",") != "second,first" {
 		t.Errorf("ran %v, want the cleanups last first and nothing after Fatalf", order)
+	}
+}
+
+// TestMissingComponentFails checks that a missing binary fails the test with
+// the script to run, instead of skipping it.
+func TestMissingComponentFails(t *testing.T) {
+	missing := Paths{KubeBin: "/nonexistent/k8s", ContainerdBin: "/nonexistent/ctd", Mosquitto: "/nonexistent/mosquitto"}
+	for name, start := range map[string]func(T){
+		"kube":       func(t T) { StartKube(t, KubeOptions{Paths: missing}) },
+		"containerd": func(t T) { StartContainerd(t, ContainerdOptions{Paths: missing}) },
+		"mosquitto":  func(t T) { StartMosquittoWith(t, MosquittoOptions{Paths: missing}) },
+	} {
+		p := NewProgramT(t.TempDir(), io.Discard)
+		err := p.Run(start)
+		p.Close()
+		if err == nil || !strings.Contains(err.Error(), "not found at /nonexistent/") ||
+			!strings.HasSuffix(err.Error(), ": run build/test-deps.sh (make test does)") {
+			t.Errorf("%s with missing binaries: %v", name, err)
+		}
 	}
 }
