@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -27,8 +28,9 @@ type CA struct {
 	dir               string
 }
 
-// newCA makes a CA valid for a day and writes it to dir.
-func newCA(t T, dir string) *CA {
+// NewCA makes a CA valid for a day and writes it to dir, where it also
+// writes the certificates it issues.
+func NewCA(t T, dir string) *CA {
 	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
@@ -95,7 +97,8 @@ func (ca *CA) issue(t T, name string, tmpl *x509.Certificate) (certFile, keyFile
 	if err != nil {
 		t.Fatalf("issue certificate %s: %v", name, err)
 	}
-	return writePair(t, ca.dir, name, der, key)
+	// The serial keeps file names unique when one CA serves several clusters.
+	return writePair(t, ca.dir, fmt.Sprintf("%s-%x", name, tmpl.SerialNumber), der, key)
 }
 
 func newKey(t T) *ecdsa.PrivateKey {

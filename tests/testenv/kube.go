@@ -41,6 +41,10 @@ type KubeOptions struct {
 	// needs it or "--disable-admission-plugins=ServiceAccount" in
 	// APIServerArgs.
 	ControllerManager bool
+	// CA is the cluster's certificate authority; nil: a new one (NewCA).
+	// Pass one to issue certificates that APIServerArgs refer to before
+	// the apiserver starts.
+	CA *CA
 	// APIServerArgs, SchedulerArgs and ControllerManagerArgs are appended to
 	// each component's default flags; a flag given again overrides its
 	// default (the last one wins), e.g. "--node-monitor-grace-period=4s".
@@ -51,8 +55,9 @@ type KubeOptions struct {
 
 // Kube is a running control plane started by StartKube.
 type Kube struct {
-	// Config is an admin client config (system:masters, static token).
-	// Use rest.CopyConfig before changing it.
+	// Config is an admin client config (system:masters, static token),
+	// with QPS 100 and Burst 200 so that tests are not throttled. Use
+	// rest.CopyConfig before changing it.
 	Config *rest.Config
 	// Kubeconfig is the path of a kubeconfig file with the same admin
 	// credentials, for kubectl and for components under test.
@@ -61,9 +66,13 @@ type Kube struct {
 	Host string
 	// Token is the admin bearer token.
 	Token string
-	// CA signs the apiserver's serving certificate; the apiserver trusts
-	// client certificates it issues.
+	// CA signs the apiserver's serving certificate and its kubelet client
+	// certificate; the apiserver trusts client certificates it issues.
 	CA *CA
+	// KubeletClientCertFile and KubeletClientKeyFile are what the apiserver
+	// presents to kubelet (edge stream) servers (--kubelet-client-*): CN
+	// kube-apiserver-kubelet-client, issued by CA.
+	KubeletClientCertFile, KubeletClientKeyFile string
 	// ServiceAccountKeyFile is the PEM key that signs service-account tokens.
 	ServiceAccountKeyFile string
 	// EtcdURL is etcd's client URL, http://127.0.0.1:PORT.
@@ -89,7 +98,7 @@ func StartKube(t T, opts KubeOptions) *Kube {
 	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
 		requireFile(t, b, filepath.Join(paths.KubeBin, b))
 	}
-	k := &Kube{Dir: t.TempDir(), Token: randomHex(t, 16)}
+	k := &Kube{Dir: t.TempDir(), Token: randomHex(t, 16), CA: opts.CA}
 	k.Etcd, k.EtcdURL = startEtcd(t, paths)
 	k.startAPIServer(t, paths, opts.APIServerArgs)
 	// Start both before waiting for either: they get ready in parallel.
@@ -144,7 +153,10 @@ func startEtcd(t T, paths Paths) (*Process, string) {
 func (k *Kube) startAPIServer(t T, paths Paths, extra []string) {
 	t.Helper()
 	bin := filepath.Join(paths.KubeBin, "kube-apiserver")
-	k.CA = newCA(t, k.Dir)
+	if k.CA == nil {
+		k.CA = NewCA(t, k.Dir)
+	}
+	k.KubeletClientCertFile, k.KubeletClientKeyFile = k.CA.IssueClient(t, "kube-apiserver-kubelet-client", "system:masters")
 	servingCert, servingKey := k.CA.IssueServing(t, "kube-apiserver", []string{
 		"127.0.0.1", "localhost", "10.96.0.1",
 		"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local",
@@ -157,7 +169,8 @@ func (k *Kube) startAPIServer(t T, paths Paths, extra []string) {
 	}
 	port := FreePort(t)
 	k.Host = "https://127.0.0.1:" + strconv.Itoa(port)
-	k.Config = &rest.Config{Host: k.Host, BearerToken: k.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: k.CA.CertFile}}
+	k.Config = &rest.Config{Host: k.Host, BearerToken: k.Token, QPS: 100, Burst: 200,
+		TLSClientConfig: rest.TLSClientConfig{CAFile: k.CA.CertFile}}
 	k.Kubeconfig = k.writeKubeconfig(t)
 	args := []string{
 		"--etcd-servers=" + k.EtcdURL, "--etcd-prefix=/registry",
@@ -167,6 +180,7 @@ func (k *Kube) startAPIServer(t T, paths Paths, extra []string) {
 		"--secure-port=" + strconv.Itoa(port),
 		"--cert-dir=" + t.TempDir(), "--tls-cert-file=" + servingCert, "--tls-private-key-file=" + servingKey,
 		"--client-ca-file=" + k.CA.CertFile, "--token-auth-file=" + tokens,
+		"--kubelet-client-certificate=" + k.KubeletClientCertFile, "--kubelet-client-key=" + k.KubeletClientKeyFile,
 		"--service-account-key-file=" + k.ServiceAccountKeyFile,
 		"--service-account-signing-key-file=" + k.ServiceAccountKeyFile,
 		"--service-account-issuer=" + serviceAccountIssuer,
