@@ -47,7 +47,8 @@ bench:
 
 ## up: control plane, cloudcore and edgecore on this machine; down stops them
 up: deps build
-	$(GO) run ./tests/cmd/localup -dir $(UP_DIR) -bin $(BIN) up
+	$(GO) build -o $(BIN)/ ./tests/cmd/localup
+	$(BIN)/localup -dir $(UP_DIR) -bin $(BIN) up
 
 down:
 	$(GO) run ./tests/cmd/localup -dir $(UP_DIR) down

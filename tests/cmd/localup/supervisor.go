@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/tether-edge/tether/tests/testenv"
+)
+
+// state is what `serve` writes once everything is ready, for `up` to print.
+type state struct {
+	Kubeconfig   string `json:"kubeconfig"`
+	APIServer    string `json:"apiserver"`
+	CloudHealth  string `json:"cloudcoreHealth"`
+	EdgeHealth   string `json:"edgecoreHealth"`
+	NodeName     string `json:"nodeName"`
+	CloudcoreLog string `json:"cloudcoreLog"`
+	EdgecoreLog  string `json:"edgecoreLog"`
+	LogDir       string `json:"logDir"`
+}
+
+const (
+	cloudHealth = "127.0.0.1:9091"
+	edgeHealth  = "127.0.0.1:9092"
+	nodeName    = "edge-1"
+)
+
+// serve starts every component, writes the state file, and keeps them
+// running until ctx ends; then it stops them in reverse order.
+func serve(ctx context.Context, dir, bin string) error {
+	pt := testenv.NewProgramT(filepath.Join(dir, "run"), os.Stderr)
+	defer pt.Close()
+	var st state
+	if err := pt.Run(func(t testenv.T) { st = startAll(t, dir, bin) }); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, "state.json"), st); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "localup: ready")
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "localup: stopping")
+	return nil
+}
+
+func startAll(t testenv.T, dir, bin string) state {
+	kube := testenv.StartKube(t, testenv.KubeOptions{Scheduler: true, ControllerManager: true})
+	cloudCfg := writeConfig(t, dir, "cloudcore.yaml", fmt.Sprintf(
+		"apiVersion: config.tether.io/v1alpha1\nkind: CloudCore\nhealth: {address: %q}\n", cloudHealth))
+	edgeCfg := writeConfig(t, dir, "edgecore.yaml", fmt.Sprintf(
+		"apiVersion: config.tether.io/v1alpha1\nkind: EdgeCore\nnodeName: %s\nhealth: {address: %q}\n", nodeName, edgeHealth))
+	cloud := testenv.StartProcess(t, testenv.Command{Name: "cloudcore", Path: filepath.Join(bin, "cloudcore"), Args: []string{"--config", cloudCfg}})
+	testenv.WaitHTTPReady(t, cloud, "http://"+cloudHealth+"/readyz")
+	edge := testenv.StartProcess(t, testenv.Command{Name: "edgecore", Path: filepath.Join(bin, "edgecore"), Args: []string{"--config", edgeCfg}})
+	testenv.WaitHTTPReady(t, edge, "http://"+edgeHealth+"/readyz")
+	return state{
+		Kubeconfig:   kube.Kubeconfig,
+		APIServer:    kube.Host,
+		CloudHealth:  "http://" + cloudHealth,
+		EdgeHealth:   "http://" + edgeHealth,
+		NodeName:     nodeName,
+		CloudcoreLog: cloud.LogPath,
+		EdgecoreLog:  edge.LogPath,
+		LogDir:       filepath.Join(dir, "run"),
+	}
+}
+
+func writeConfig(t testenv.T, dir, name, body string) string {
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+	return path
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
