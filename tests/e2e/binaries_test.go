@@ -2,12 +2,8 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,29 +13,36 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/tether-edge/tether/tests/testenv"
 )
 
-// buildBinaries builds cloudcore and edgecore once per test binary run.
-func buildBinaries(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
+// binDir holds cloudcore and edgecore, built once by TestMain.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tether-e2e-bin-")
+	if err == nil {
+		err = buildBinaries(dir)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func buildBinaries(dir string) error {
 	cmd := exec.Command("go", "build", "-o", dir+"/",
 		"github.com/tether-edge/tether/cloud/cmd/cloudcore",
 		"github.com/tether-edge/tether/edge/cmd/edgecore")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	return dir
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return nil
 }
 
 var binaries = []struct{ name, kind string }{
@@ -48,7 +51,7 @@ var binaries = []struct{ name, kind string }{
 }
 
 func TestUnknownFieldIsNamed(t *testing.T) {
-	bin := buildBinaries(t)
+	bin := binDir
 	for _, b := range binaries {
 		t.Run(b.name, func(t *testing.T) {
 			cfg := filepath.Join(t.TempDir(), "f.yaml")
@@ -71,14 +74,14 @@ func TestUnknownFieldIsNamed(t *testing.T) {
 // The printed defaults, with the health port moved, start the binary; it
 // serves /readyz; SIGTERM stops it with exit status 0 within 5 s.
 func TestDefaultConfigRunsAndStopsOnSIGTERM(t *testing.T) {
-	bin := buildBinaries(t)
+	bin := binDir
 	for _, b := range binaries {
 		t.Run(b.name, func(t *testing.T) {
 			defaults, err := exec.Command(filepath.Join(bin, b.name), "--defaultconfig").Output()
 			if err != nil {
 				t.Fatalf("--defaultconfig: %v", err)
 			}
-			addr := freeAddr(t)
+			addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 			var doc map[string]any
 			if err := yaml.Unmarshal(defaults, &doc); err != nil {
 				t.Fatalf("--defaultconfig printed invalid YAML: %v\n%s", err, defaults)
@@ -95,56 +98,24 @@ func TestDefaultConfigRunsAndStopsOnSIGTERM(t *testing.T) {
 			if err := os.WriteFile(cfg, cfgText, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			var logs bytes.Buffer
-			cmd := exec.Command(filepath.Join(bin, b.name), "--config", cfg)
-			cmd.Stdout, cmd.Stderr = &logs, &logs
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			t.Cleanup(func() { cmd.Process.Kill() })
-
-			waitReady(t, "http://"+addr+"/readyz", done)
-			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			proc := testenv.StartProcess(t, testenv.Command{
+				Name: b.name, Path: filepath.Join(bin, b.name), Args: []string{"--config", cfg},
+			})
+			testenv.WaitHTTPReady(t, proc, "http://"+addr+"/readyz")
+			if err := syscall.Kill(proc.Pid(), syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
 			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+			case <-proc.Done():
+				if err := proc.Err(); err != nil {
+					t.Fatalf("exit after SIGTERM: %v\n%s", err, proc.Tail(20))
 				}
 			case <-time.After(5 * time.Second):
-				t.Fatalf("still running 5 s after SIGTERM\n%s", logs.String())
+				t.Fatalf("still running 5 s after SIGTERM\n%s", proc.Tail(20))
 			}
-			if !strings.Contains(logs.String(), b.name+" stopped") {
-				t.Errorf("log does not show a clean stop:\n%s", logs.String())
+			if !strings.Contains(proc.Tail(5), b.name+" stopped") {
+				t.Errorf("log does not show a clean stop:\n%s", proc.Tail(20))
 			}
 		})
-	}
-}
-
-// waitReady polls url until it answers 200, the process exits, or 10 s pass.
-func waitReady(t *testing.T, url string, exited <-chan error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("process exited before ready: %v", err)
-		case <-ctx.Done():
-			t.Fatalf("%s not ready within 10 s", url)
-		case <-tick.C:
-		}
 	}
 }
