@@ -38,7 +38,8 @@ func TestMain(m *testing.M) {
 func buildBinaries(dir string) error {
 	cmd := exec.Command("go", "build", "-o", dir+"/",
 		"github.com/tether-edge/tether/cloud/cmd/cloudcore",
-		"github.com/tether-edge/tether/edge/cmd/edgecore")
+		"github.com/tether-edge/tether/edge/cmd/edgecore",
+		"github.com/tether-edge/tether/tests/cmd/localup")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, out)
 	}

@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// `make up` runs localup: it must bring up a control plane reachable with the
+// printed kubeconfig and both binaries' health endpoints, report the same
+// system when run twice, and `down` must stop every process it started.
+func TestLocalUpAndDown(t *testing.T) {
+	dir := t.TempDir()
+	localup := filepath.Join(binDir, "localup")
+	run := func(verb string) string {
+		t.Helper()
+		out, err := exec.Command(localup, "-dir", dir, "-bin", binDir, verb).CombinedOutput()
+		if err != nil {
+			t.Fatalf("localup %s: %v\n%s\n%s", verb, err, out, tail(filepath.Join(dir, "localup.log")))
+		}
+		return string(out)
+	}
+	t.Cleanup(func() { exec.Command(localup, "-dir", dir, "down").Run() })
+
+	out := run("up")
+	if !strings.Contains(out, "Tether is up") || !strings.Contains(out, "kubectl --kubeconfig") {
+		t.Fatalf("up printed:\n%s", out)
+	}
+	var st struct {
+		Kubeconfig, CloudcoreHealth, EdgecoreHealth string
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", st.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := kubernetes.NewForConfigOrDie(cfg).CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{}); err != nil {
+		t.Errorf("apiserver through the printed kubeconfig: %v", err)
+	}
+	for _, url := range []string{st.CloudcoreHealth + "/readyz", st.EdgecoreHealth + "/readyz"} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Errorf("GET %s: %v", url, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %s", url, resp.Status)
+		}
+	}
+
+	if again := run("up"); !strings.Contains(again, "already running") {
+		t.Errorf("second up printed:\n%s", again)
+	}
+	pidText, err := os.ReadFile(filepath.Join(dir, "localup.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(pidText)))
+
+	if out := run("down"); !strings.Contains(out, "stopped") {
+		t.Errorf("down printed:\n%s", out)
+	}
+	// Every process the supervisor started was in its session; none may be left.
+	if left := sessionMembers(pid); len(left) > 0 {
+		t.Errorf("processes left after down: %v", left)
+	}
+	if out := run("down"); !strings.Contains(out, "nothing running") {
+		t.Errorf("second down printed:\n%s", out)
+	}
+}
+
+// sessionMembers lists live (non-zombie) processes in session sid.
+func sessionMembers(sid int) []string {
+	var left []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		// After the command: state ppid pgrp session ...
+		f := strings.Fields(s[i+1:])
+		if len(f) > 3 && f[0] != "Z" && f[3] == strconv.Itoa(sid) && syscall.Kill(pid, 0) == nil {
+			left = append(left, s[:i+1])
+		}
+	}
+	return left
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 3000 {
+		b = b[len(b)-3000:]
+	}
+	return string(b)
+}
