@@ -13,6 +13,9 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -37,8 +40,17 @@ type Daemon[C Config] struct {
 	Run func(ctx context.Context, cfg C) error
 }
 
-// Command returns the root command. Execute it with the process's signal
-// context (cobra's ExecuteContext).
+// Execute runs the root command until SIGINT or SIGTERM. The first signal
+// cancels the daemon's context for a graceful stop; a second one kills the
+// process (the signal's default action). main prints the error and exits.
+func (d Daemon[C]) Execute() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+	return d.Command().ExecuteContext(ctx)
+}
+
+// Command returns the root command; Execute runs it with a signal context.
 func (d Daemon[C]) Command() *cobra.Command {
 	var (
 		path          string

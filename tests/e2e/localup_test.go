@@ -9,13 +9,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/tether-edge/tether/tests/testenv"
 )
 
 // `make up` runs localup: it must bring up a control plane reachable with the
@@ -91,27 +92,11 @@ func TestLocalUpAndDown(t *testing.T) {
 }
 
 // sessionMembers lists live (non-zombie) processes in session sid.
-func sessionMembers(sid int) []string {
-	var left []string
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		// After the command: state ppid pgrp session ...
-		f := strings.Fields(s[i+1:])
-		if len(f) > 3 && f[0] != "Z" && f[3] == strconv.Itoa(sid) && syscall.Kill(pid, 0) == nil {
-			left = append(left, s[:i+1])
+func sessionMembers(sid int) []testenv.Proc {
+	var left []testenv.Proc
+	for _, p := range testenv.Procs() {
+		if p.Session == sid && p.State != "Z" {
+			left = append(left, p)
 		}
 	}
 	return left

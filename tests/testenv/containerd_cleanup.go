@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -20,7 +19,7 @@ import (
 // removes the containers' cgroups and pod IP reservations.
 func sweepContainerd(t T, l containerdLayout) {
 	ids := taskIDs(l.state)
-	procs := readProcs()
+	procs := Procs()
 	for _, pid := range shimsOf(procs, l.socket) {
 		victims := append(descendants(procs, pid), pid)
 		t.Logf("cleanup: killing leftover containerd shim %d and %d descendants", pid, len(victims)-1)
@@ -100,60 +99,26 @@ func releasePodIPs(t T, ids map[string]bool) {
 	}
 }
 
-// proc is what sweepContainerd needs to know about a process.
-type proc struct {
-	pid, ppid int
-	argv      []string
-}
-
-// readProcs reads every process's parent and command line from /proc.
-// Processes that exit meanwhile are skipped.
-func readProcs() []proc {
-	entries, _ := os.ReadDir("/proc")
-	var procs []proc
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// Fields after the command name, which is in parentheses and may
-		// itself contain spaces: state ppid ...
-		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(fields) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(fields[1])
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		argv := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-		procs = append(procs, proc{pid: pid, ppid: ppid, argv: argv})
-	}
-	return procs
-}
-
 // shimsOf returns the pids of containerd-shim-runc-v2 processes whose
 // -address is socket: the shims of one containerd instance.
-func shimsOf(procs []proc, socket string) []int {
+func shimsOf(procs []Proc, socket string) []int {
 	var pids []int
 	for _, p := range procs {
-		if len(p.argv) == 0 || filepath.Base(p.argv[0]) != "containerd-shim-runc-v2" {
+		if len(p.Argv) == 0 || filepath.Base(p.Argv[0]) != "containerd-shim-runc-v2" {
 			continue
 		}
-		if i := slices.Index(p.argv, "-address"); i >= 0 && i+1 < len(p.argv) && p.argv[i+1] == socket {
-			pids = append(pids, p.pid)
+		if i := slices.Index(p.Argv, "-address"); i >= 0 && i+1 < len(p.Argv) && p.Argv[i+1] == socket {
+			pids = append(pids, p.PID)
 		}
 	}
 	return pids
 }
 
 // descendants returns the pids of every process below pid.
-func descendants(procs []proc, pid int) []int {
+func descendants(procs []Proc, pid int) []int {
 	children := map[int][]int{}
 	for _, p := range procs {
-		children[p.ppid] = append(children[p.ppid], p.pid)
+		children[p.PPID] = append(children[p.PPID], p.PID)
 	}
 	var out []int
 	queue := []int{pid}

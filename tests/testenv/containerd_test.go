@@ -21,7 +21,7 @@ func TestContainerdSweep(t *testing.T) {
 		l = containerdLayout{root: c.Root, state: c.State, socket: c.Endpoint}
 		rt, _ := c.CRI(t)
 		runSleeper(t, rt)
-		procs := readProcs()
+		procs := Procs()
 		for _, shim := range shimsOf(procs, c.Endpoint) {
 			leftovers = append(leftovers, shim)
 			leftovers = append(leftovers, descendants(procs, shim)...)

@@ -3,29 +3,21 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/tether-edge/tether/common/config"
 	"github.com/tether-edge/tether/common/daemon"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// After the first signal starts a graceful stop, a second one kills the process.
-	context.AfterFunc(ctx, stop)
-	cmd := daemon.Daemon[*config.EdgeCore]{
+	err := daemon.Daemon[*config.EdgeCore]{
 		Name:     "edgecore",
 		Short:    "Tether edge side: runs pods and devices on this host, online or offline",
 		Defaults: config.DefaultEdgeCore,
 		Load:     config.LoadEdgeCore,
 		Run:      run,
-	}.Command()
-	err := cmd.ExecuteContext(ctx)
-	stop()
+	}.Execute()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "edgecore: %v\n", err)
 		os.Exit(1)
