@@ -136,3 +136,13 @@ func TestMissingFile(t *testing.T) {
 		t.Errorf("want an error naming the file, got %v", err)
 	}
 }
+
+// The sample configs users start from must load as they are.
+func TestDeploySamplesLoad(t *testing.T) {
+	if _, err := LoadEdgeCore("../../deploy/edgecore/edgecore.yaml"); err != nil {
+		t.Error(err)
+	}
+	if _, err := LoadCloudCore("../../deploy/cloudcore/cloudcore.yaml"); err != nil {
+		t.Error(err)
+	}
+}
