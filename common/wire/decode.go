@@ -7,13 +7,6 @@ import (
 	"github.com/tether-edge/tether/common/message"
 )
 
-// fieldNames names the string fields in wire order, for errors.
-var fieldNames = [numStrings]string{
-	"header.id", "header.parentID", "header.resourceVersion",
-	"route.source", "route.destination", "route.group", "route.operation",
-	"route.resource.node", "route.resource.namespace", "route.resource.type", "route.resource.name",
-}
-
 // Decode decodes one whole frame, length prefix included. The frame must hold
 // exactly the N bytes its prefix announces: missing or trailing bytes are
 // ErrMalformed. N above MaxFrameSize is ErrFrameTooLarge, judged from the
@@ -152,6 +145,7 @@ func (d *decoder) span(field string) (start, end int, err error) {
 // strings reads the string fields into m. It finds their bounds first, then
 // copies the region that holds them all into one string and slices it.
 func (d *decoder) strings(m *message.Message) error {
+	fields := stringFields(m)
 	var ends [numStrings][2]int
 	first := d.pos
 	for i := range ends {
@@ -162,27 +156,16 @@ func (d *decoder) strings(m *message.Message) error {
 		ends[i] = [2]int{start - first, end - first}
 	}
 	var all string
-	if ends[numStrings-1][1] > numStrings {
-		// Not every string is empty: one copy for all, length bytes included.
+	if d.pos-first > numStrings {
+		// Not every string is empty (each empty one is a single length
+		// byte): one copy for all, length bytes included.
 		all = string(d.buf[first:d.pos])
 	}
-	get := func(i int) string {
-		if ends[i][0] == ends[i][1] {
-			return ""
+	for i, f := range fields {
+		if ends[i][0] != ends[i][1] {
+			*f.p = all[ends[i][0]:ends[i][1]]
 		}
-		return all[ends[i][0]:ends[i][1]]
 	}
-	m.Header.ID = get(0)
-	m.Header.ParentID = get(1)
-	m.Header.ResourceVersion = get(2)
-	m.Route.Source = get(3)
-	m.Route.Destination = get(4)
-	m.Route.Group = get(5)
-	m.Route.Operation = message.Operation(get(6))
-	m.Route.Resource.Node = get(7)
-	m.Route.Resource.Namespace = get(8)
-	m.Route.Resource.Type = get(9)
-	m.Route.Resource.Name = get(10)
 	return nil
 }
 

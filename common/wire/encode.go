@@ -22,7 +22,8 @@ func (c Codec) AppendFrame(dst []byte, m message.Message) ([]byte, error) {
 	if err := m.Route.Resource.Validate(); err != nil {
 		return dst, fmt.Errorf("wire: encode route.resource: %w", err)
 	}
-	n := bodyLen(&m)
+	fields := stringFields(&m)
+	n := bodyLen(&m, &fields)
 	if limit := c.maxFrame(); n > limit {
 		return dst, fmt.Errorf("%w: encoded length %d exceeds the limit %d", ErrFrameTooLarge, n, limit)
 	}
@@ -35,8 +36,8 @@ func (c Codec) AppendFrame(dst []byte, m message.Message) ([]byte, error) {
 	}
 	dst = append(dst, flags)
 	dst = binary.AppendVarint(dst, m.Header.Timestamp)
-	for _, s := range stringFields(&m) {
-		dst = appendString(dst, s)
+	for _, f := range fields {
+		dst = appendString(dst, *f.p)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(m.Content)))
 	return append(dst, m.Content...), nil
@@ -60,30 +61,12 @@ func (c Codec) WriteFrame(w io.Writer, m message.Message) error {
 	return nil
 }
 
-// numStrings is the number of string fields in a body, before Content.
-const numStrings = 11
-
-// stringFields returns m's string fields in wire order (see doc.go).
-func stringFields(m *message.Message) [numStrings]string {
-	return [numStrings]string{
-		m.Header.ID,
-		m.Header.ParentID,
-		m.Header.ResourceVersion,
-		m.Route.Source,
-		m.Route.Destination,
-		m.Route.Group,
-		string(m.Route.Operation),
-		m.Route.Resource.Node,
-		m.Route.Resource.Namespace,
-		m.Route.Resource.Type,
-		m.Route.Resource.Name,
-	}
-}
-
-// bodyLen returns N, the encoded length of m after the length prefix.
-func bodyLen(m *message.Message) uint64 {
+// bodyLen returns N, the encoded length of m (whose string fields are
+// fields) after the length prefix.
+func bodyLen(m *message.Message, fields *[numStrings]stringField) uint64 {
 	n := 2 + varintLen(m.Header.Timestamp) // version, flags, timestamp
-	for _, s := range stringFields(m) {
+	for _, f := range fields {
+		s := *f.p
 		n += uvarintLen(uint64(len(s))) + uint64(len(s))
 	}
 	return n + uvarintLen(uint64(len(m.Content))) + uint64(len(m.Content))
