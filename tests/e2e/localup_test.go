@@ -29,7 +29,7 @@ func TestLocalUpAndDown(t *testing.T) {
 		t.Helper()
 		out, err := exec.Command(localup, "-dir", dir, "-bin", binDir, verb).CombinedOutput()
 		if err != nil {
-			t.Fatalf("localup %s: %v\n%s\n%s", verb, err, out, tail(filepath.Join(dir, "localup.log")))
+			t.Fatalf("localup %s: %v\n%s\n%s", verb, err, out, testenv.TailFile(filepath.Join(dir, "localup.log"), 40))
 		}
 		return string(out)
 	}
@@ -95,17 +95,9 @@ func TestLocalUpAndDown(t *testing.T) {
 func sessionMembers(sid int) []testenv.Proc {
 	var left []testenv.Proc
 	for _, p := range testenv.Procs() {
-		if p.Session == sid && p.State != "Z" {
+		if p.Session == sid && p.Alive() {
 			left = append(left, p)
 		}
 	}
 	return left
-}
-
-func tail(path string) string {
-	b, _ := os.ReadFile(path)
-	if len(b) > 3000 {
-		b = b[len(b)-3000:]
-	}
-	return string(b)
 }

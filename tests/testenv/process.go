@@ -142,10 +142,14 @@ func (p *Process) Stop() error {
 }
 
 // Tail returns the last n lines of the log.
-func (p *Process) Tail(n int) string {
-	data, err := os.ReadFile(p.LogPath)
+func (p *Process) Tail(n int) string { return TailFile(p.LogPath, n) }
+
+// TailFile returns the last n lines of the file at path, or a note saying
+// why it could not be read.
+func TailFile(path string, n int) string {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Sprintf("(read %s: %v)", p.LogPath, err)
+		return fmt.Sprintf("(read %s: %v)", path, err)
 	}
 	lines := bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
 	if len(lines) > n {
@@ -163,12 +167,7 @@ func (p *Process) exitedError() error {
 // the listener soon: another process may take it.
 func FreePort(t T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return FreePorts(t, 1)[0]
 }
 
 // FreePorts returns n distinct free ports on 127.0.0.1 (see FreePort).

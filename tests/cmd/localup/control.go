@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tether-edge/tether/tests/testenv"
 )
 
 const (
@@ -45,7 +47,7 @@ func up(dir, bin string) error {
 	fmt.Printf("starting the control plane, cloudcore and edgecore (supervisor pid %d, log %s)\n", pid, logPath(dir))
 	st, err := waitReady(dir, pid)
 	if err != nil {
-		return fmt.Errorf("%w\n%s", err, tail(logPath(dir), 30))
+		return fmt.Errorf("%w\n%s", err, testenv.TailFile(logPath(dir), 30))
 	}
 	printState(st)
 	return nil
@@ -139,18 +141,11 @@ func running(dir string) (int, bool) {
 	return pid, true
 }
 
-// alive reports whether pid exists and is not a zombie awaiting its reaper.
+// alive reports whether pid exists and is not a zombie awaiting its reaper
+// (this machine's init does not always reap orphans).
 func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// The state is the first field after the parenthesised command name.
-	i := strings.LastIndexByte(string(stat), ')')
-	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+	p, ok := testenv.ReadProc(pid)
+	return ok && p.Alive()
 }
 
 func readState(dir string) (state, error) {
@@ -169,18 +164,6 @@ func cleanFiles(dir string) error {
 		}
 	}
 	return nil
-}
-
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func pidPath(dir string) string   { return filepath.Join(dir, "localup.pid") }
