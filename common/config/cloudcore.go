@@ -1,6 +1,9 @@
 package config
 
-import "k8s.io/apimachinery/pkg/util/validation/field"
+import (
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/yaml"
+)
 
 // CloudCore is cloudcore's configuration file.
 type CloudCore struct {
@@ -40,4 +43,4 @@ func (c *CloudCore) Validate() error {
 }
 
 // YAML renders c as a config file, for --defaultconfig.
-func (c *CloudCore) YAML() ([]byte, error) { return marshal(c) }
+func (c *CloudCore) YAML() ([]byte, error) { return yaml.Marshal(c) }

@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/yaml"
 )
 
 // EdgeCore is edgecore's configuration file.
@@ -53,4 +54,4 @@ func (c *EdgeCore) Validate() error {
 }
 
 // YAML renders c as a config file, for --defaultconfig.
-func (c *EdgeCore) YAML() ([]byte, error) { return marshal(c) }
+func (c *EdgeCore) YAML() ([]byte, error) { return yaml.Marshal(c) }

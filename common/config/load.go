@@ -62,8 +62,3 @@ func loadFile(path string, v document, kind string) error {
 	}
 	return nil
 }
-
-// marshal renders v as YAML, for --defaultconfig.
-func marshal(v any) ([]byte, error) {
-	return yaml.Marshal(v)
-}

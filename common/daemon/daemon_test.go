@@ -25,7 +25,9 @@ func (c fakeConfig) Validate() error {
 }
 func (c fakeConfig) YAML() ([]byte, error) { return []byte("kind: Fake\n"), nil }
 
-func fakeDaemon(ran *fakeConfig) Daemon[fakeConfig] {
+// fakeDaemon loads any path except one containing "bad", and sets *ran
+// when it runs.
+func fakeDaemon(ran *bool) Daemon[fakeConfig] {
 	return Daemon[fakeConfig]{
 		Name:     "faked",
 		Defaults: func() fakeConfig { return fakeConfig{} },
@@ -35,7 +37,7 @@ func fakeDaemon(ran *fakeConfig) Daemon[fakeConfig] {
 			}
 			return fakeConfig{}, nil
 		},
-		Run: func(_ context.Context, cfg fakeConfig) error { *ran = cfg; return nil },
+		Run: func(context.Context, fakeConfig) error { *ran = true; return nil },
 	}
 }
 
@@ -50,31 +52,36 @@ func execute(d Daemon[fakeConfig], args ...string) (string, error) {
 }
 
 func TestDefaultConfigPrintsAndDoesNotRun(t *testing.T) {
-	var ran *fakeConfig
-	d := fakeDaemon(new(fakeConfig))
-	d.Run = func(context.Context, fakeConfig) error { ran = &fakeConfig{}; return nil }
-	out, err := execute(d, "--defaultconfig")
+	var ran bool
+	out, err := execute(fakeDaemon(&ran), "--defaultconfig")
 	if err != nil || out != "kind: Fake\n" {
 		t.Errorf("--defaultconfig = %q, %v", out, err)
 	}
-	if ran != nil {
+	if ran {
 		t.Error("--defaultconfig ran the daemon")
 	}
 }
 
+func TestConfigLoadsAndRuns(t *testing.T) {
+	var ran bool
+	if _, err := execute(fakeDaemon(&ran), "--config", "good.yaml"); err != nil || !ran {
+		t.Errorf("--config good.yaml: err %v, ran %v", err, ran)
+	}
+}
+
 func TestConfigErrorStopsBeforeRun(t *testing.T) {
-	ran := fakeConfig{invalid: true} // Run would overwrite it
+	var ran bool
 	_, err := execute(fakeDaemon(&ran), "--config", "bad.yaml")
 	if err == nil || !strings.Contains(err.Error(), `unknown field "x"`) {
 		t.Errorf("err = %v, want the load error", err)
 	}
-	if !ran.invalid {
+	if ran {
 		t.Error("the daemon ran despite a bad config")
 	}
 }
 
 func TestInvalidDefaultsAreReported(t *testing.T) {
-	d := fakeDaemon(new(fakeConfig))
+	d := fakeDaemon(new(bool))
 	d.Defaults = func() fakeConfig { return fakeConfig{invalid: true} }
 	_, err := execute(d)
 	if err == nil || !strings.Contains(err.Error(), "default config") || !strings.Contains(err.Error(), "--defaultconfig") {
@@ -83,7 +90,7 @@ func TestInvalidDefaultsAreReported(t *testing.T) {
 }
 
 func TestRejectsArguments(t *testing.T) {
-	if _, err := execute(fakeDaemon(new(fakeConfig)), "extra"); err == nil {
+	if _, err := execute(fakeDaemon(new(bool)), "extra"); err == nil {
 		t.Error("accepted a stray argument")
 	}
 }
