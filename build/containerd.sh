@@ -9,13 +9,8 @@
 
 bins=(containerd containerd-shim-runc-v2 ctr)
 
-have_all() {
-  local b
-  for b in "${bins[@]}"; do [[ -x $CONTAINERD_BIN/$b ]] || return 1; done
-}
-
 build() {
-  have_all && { log "containerd $CONTAINERD_VERSION cached in $CONTAINERD_BIN"; return; }
+  have_all "$CONTAINERD_BIN" "${bins[@]}" && { log "containerd $CONTAINERD_VERSION cached in $CONTAINERD_BIN"; return; }
   log "building containerd $CONTAINERD_VERSION (${bins[*]}); about 2 minutes on 2 cores when cold"
   local mod=github.com/containerd/containerd/v2/cmd
   rm -rf "$CONTAINERD_BIN.tmp"

@@ -10,13 +10,8 @@
 
 bins=(kube-apiserver kube-scheduler kube-controller-manager)
 
-have_all() {
-  local b
-  for b in "${bins[@]}"; do [[ -x $K8S_BIN/$b ]] || return 1; done
-}
-
 build() {
-  have_all && { log "kubernetes $K8S_VERSION binaries cached in $K8S_BIN"; return; }
+  have_all "$K8S_BIN" "${bins[@]}" && { log "kubernetes $K8S_VERSION binaries cached in $K8S_BIN"; return; }
   log "building kubernetes $K8S_VERSION (${bins[*]}); about 15 minutes on 2 cores when cold"
   local src staging
   src=$(GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" |

@@ -15,6 +15,12 @@ IMAGES_DIR="$TETHER_CACHE/images"
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# have_all DIR NAME...: true when every NAME is an executable in DIR.
+have_all() {
+  local dir=$1 b; shift
+  for b in "$@"; do [[ -x $dir/$b ]] || return 1; done
+}
+
 # with_lock FILE CMD...: run CMD holding an exclusive lock on FILE, so two
 # concurrent runs (make up and make test side by side) do not build twice.
 with_lock() {

@@ -37,9 +37,8 @@ build() {
   fi
   log "building test images into $IMAGES_DIR"
   mkdir -p "$IMAGES_DIR"
-  local mkimage
   mkimage=$(mktemp -d "${TMPDIR:-/tmp}/tether-mkimage.XXXXXX")
-  trap 'rm -rf "$mkimage"; trap - RETURN' RETURN
+  trap 'rm -rf "$mkimage"' EXIT # mkimage is global so the trap can see it
   (cd "$root" && GOWORK=off go build -o "$mkimage/mkimage" ./build/mkimage)
   "$mkimage/mkimage" -busybox "$busybox" -ref "$busybox_ref" -o "$IMAGES_DIR/busybox.tar" -- sh
   "$mkimage/mkimage" -busybox "$busybox" -ref "$pause_ref" -o "$IMAGES_DIR/pause.tar" -- \
