@@ -5,7 +5,8 @@
 // # Frame layout, version 1
 //
 // A frame is a 4-byte big-endian length N, then N bytes: a version byte and
-// the body. All fields are in a fixed order; there are no tags.
+// the body. All fields are in a fixed order (stringFields in fields.go is the
+// one statement of it); there are no tags.
 //
 //	offset  size   field
 //	0       4      N: length of what follows, uint32 big-endian; N <= MaxFrameSize
