@@ -44,6 +44,10 @@ type Header struct {
 	Sync bool
 	// ResourceVersion is the resourceVersion of the object carried, if any.
 	ResourceVersion string
+	// Seq is the tunnel's sequence number on a reliably delivered message,
+	// or the sequence number acknowledged by an ack (see common/objsync).
+	// Zero elsewhere, and on the bus.
+	Seq uint64
 }
 
 // Route says where a message goes and what it is about.
