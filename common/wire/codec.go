@@ -6,7 +6,7 @@ import (
 )
 
 // Version is the frame format version this package writes and reads.
-const Version = 1
+const Version = 2
 
 // DefaultMaxFrameSize is the frame size limit of a zero Codec.
 const DefaultMaxFrameSize = 32 << 20

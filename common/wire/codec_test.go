@@ -20,6 +20,7 @@ func fullMessage() message.Message {
 			Timestamp:       1767225600123,
 			Sync:            true,
 			ResourceVersion: "48213",
+			Seq:             1234567,
 		},
 		Route: message.Route{
 			Source:      "metamanager",
@@ -52,6 +53,10 @@ func TestRoundTrip(t *testing.T) {
 	negative.Header.Timestamp = -1 << 63
 	maxTS := fullMessage()
 	maxTS.Header.Timestamp = 1<<63 - 1
+	maxSeq := fullMessage()
+	maxSeq.Header.Seq = 1<<64 - 1
+	zeroSeq := fullMessage()
+	zeroSeq.Header.Seq = 0
 	cluster := fullMessage()
 	cluster.Route.Resource = message.Resource{Type: "node", Name: "edge-1"}
 	notSync := fullMessage()
@@ -66,6 +71,8 @@ func TestRoundTrip(t *testing.T) {
 		"large content": {Route: message.Route{Operation: message.OpInsert}, Content: large},
 		"min timestamp": negative,
 		"max timestamp": maxTS,
+		"max seq":       maxSeq,
+		"zero seq":      zeroSeq,
 		"cluster scope": cluster,
 		"not sync":      notSync,
 		"long strings":  long,
@@ -123,15 +130,15 @@ func TestAppendFrameAppends(t *testing.T) {
 func TestDocExample(t *testing.T) {
 	// The example frame in doc.go.
 	m := message.Message{
-		Header: message.Header{Sync: true, Timestamp: 1},
+		Header: message.Header{Sync: true, Timestamp: 1, Seq: 7},
 		Route:  message.Route{Operation: message.OpQuery},
 	}
-	want := []byte{0, 0, 0, 0x14, 1, 1, 2, 0, 0, 0, 0, 0, 0, 5, 'q', 'u', 'e', 'r', 'y', 0, 0, 0, 0, 0}
+	want := []byte{0, 0, 0, 0x15, 2, 1, 2, 7, 0, 0, 0, 0, 0, 0, 5, 'q', 'u', 'e', 'r', 'y', 0, 0, 0, 0, 0}
 	if got := mustEncode(t, Codec{}, m); !bytes.Equal(got, want) {
 		t.Errorf("Encode = % x\nwant     % x", got, want)
 	}
-	if got := mustEncode(t, Codec{}, message.Message{}); len(got) != 19 {
-		t.Errorf("empty message frame is %d bytes, doc.go says 19", len(got))
+	if got := mustEncode(t, Codec{}, message.Message{}); len(got) != 20 {
+		t.Errorf("empty message frame is %d bytes, doc.go says 20", len(got))
 	}
 }
 

@@ -38,7 +38,7 @@ func (c Codec) checkLen(prefix []byte) (uint64, error) {
 }
 
 // decodeBody decodes the N bytes after the length prefix: version, flags,
-// timestamp, strings, content. base is body's offset in the frame, for
+// timestamp, seq, strings, content. base is body's offset in the frame, for
 // errors.
 func decodeBody(body []byte, base int) (message.Message, error) {
 	d := decoder{buf: body, base: base}
@@ -59,6 +59,9 @@ func decodeBody(body []byte, base int) (message.Message, error) {
 	}
 	m.Header.Sync = flags&flagSync != 0
 	if m.Header.Timestamp, err = d.varint("header.timestamp"); err != nil {
+		return message.Message{}, err
+	}
+	if m.Header.Seq, err = d.uvarint("header.seq"); err != nil {
 		return message.Message{}, err
 	}
 	if err := d.strings(&m); err != nil {

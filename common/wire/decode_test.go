@@ -35,7 +35,8 @@ func TestDecodeTooLarge(t *testing.T) {
 }
 
 func TestDecodeBadVersion(t *testing.T) {
-	for _, v := range []byte{0, 2, 0xff} {
+	// 1 is the previous version, which differs only by lacking Header.Seq.
+	for _, v := range []byte{0, 1, 3, 0xff} {
 		frame := mustEncode(t, Codec{}, fullMessage())
 		frame[4] = v
 		_, err := Codec{}.Decode(frame)
@@ -78,23 +79,27 @@ func TestDecodeTrailing(t *testing.T) {
 
 func TestDecodeMalformedBodies(t *testing.T) {
 	// empty is the body of the empty message after the version and flags:
-	// timestamp 0, eleven empty strings, empty content.
-	empty := make([]byte, 13)
+	// timestamp 0, seq 0, eleven empty strings, empty content.
+	empty := make([]byte, 14)
+	const v = Version
 	tests := map[string]struct {
 		body []byte
 		want string // in the error text
 	}{
 		"empty frame":          {nil, "empty frame"},
-		"no flags":             {[]byte{1}, "flags"},
-		"unknown flag":         {append([]byte{1, 2}, empty...), "unknown bits"},
-		"no timestamp":         {[]byte{1, 0}, "header.timestamp"},
-		"overlong varint":      {append([]byte{1, 0, 0x80, 0x00}, empty[1:]...), "minimally"},
-		"overflowing varint":   {[]byte{1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, "overflows"},
-		"string past the end":  {[]byte{1, 0, 0, 5, 'a'}, "header.id at offset 7: length 5 exceeds the 1 bytes left"},
-		"huge string length":   {[]byte{1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, "header.id"},
-		"content past the end": {append(append([]byte{1, 0}, empty[:12]...), 2, 'a'), "content"},
-		"overlong length":      {append([]byte{1, 0, 0, 0x80, 0x00}, empty[2:]...), "header.id"},
-		"missing content":      {append([]byte{1, 0}, empty[:12]...), "content"},
+		"no flags":             {[]byte{v}, "flags"},
+		"unknown flag":         {append([]byte{v, 2}, empty...), "unknown bits"},
+		"no timestamp":         {[]byte{v, 0}, "header.timestamp"},
+		"overlong varint":      {append([]byte{v, 0, 0x80, 0x00}, empty[1:]...), "header.timestamp at offset 6: varint is not minimally"},
+		"overflowing varint":   {[]byte{v, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, "overflows"},
+		"no seq":               {[]byte{v, 0, 0}, "header.seq at offset 7: frame ends"},
+		"overlong seq":         {append([]byte{v, 0, 0, 0x81, 0x00}, empty[2:]...), "header.seq at offset 7: varint is not minimally"},
+		"overflowing seq":      {[]byte{v, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}, "header.seq at offset 7: varint overflows"},
+		"string past the end":  {[]byte{v, 0, 0, 0, 5, 'a'}, "header.id at offset 8: length 5 exceeds the 1 bytes left"},
+		"huge string length":   {[]byte{v, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, "header.id"},
+		"content past the end": {append(append([]byte{v, 0}, empty[:13]...), 2, 'a'), "content"},
+		"overlong length":      {append([]byte{v, 0, 0, 0, 0x80, 0x00}, empty[3:]...), "header.id"},
+		"missing content":      {append([]byte{v, 0}, empty[:13]...), "content"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -104,7 +109,7 @@ func TestDecodeMalformedBodies(t *testing.T) {
 			}
 		})
 	}
-	if _, err := (Codec{}).Decode(withPrefix(append([]byte{1, 0}, empty...))); err != nil {
+	if _, err := (Codec{}).Decode(withPrefix(append([]byte{Version, 0}, empty...))); err != nil {
 		t.Errorf("the well-formed empty body does not decode: %v", err)
 	}
 }
@@ -112,7 +117,7 @@ func TestDecodeMalformedBodies(t *testing.T) {
 // frameWithResource encodes a message whose resource segments are given
 // raw, bypassing AppendFrame's validation, as a broken peer might.
 func frameWithResource(node, ns, typ, name string) []byte {
-	body := []byte{Version, 0, 0}
+	body := []byte{Version, 0, 0, 0} // flags, timestamp, seq
 	for _, s := range []string{"id", "", "", "src", "dst", "", "update", node, ns, typ, name} {
 		body = appendString(body, s)
 	}

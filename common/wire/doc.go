@@ -2,7 +2,7 @@
 // between cloudcore and edgecore (WebSocket binary messages, QUIC or TCP
 // streams).
 //
-// # Frame layout, version 1
+// # Frame layout, version 2
 //
 // A frame is a 4-byte big-endian length N, then N bytes: a version byte and
 // the body. All fields are in a fixed order (stringFields in fields.go is the
@@ -10,10 +10,11 @@
 //
 //	offset  size   field
 //	0       4      N: length of what follows, uint32 big-endian; N <= MaxFrameSize
-//	4       1      version, 1
+//	4       1      version, 2
 //	5       1      flags: bit 0 = Header.Sync; bits 1-7 must be 0
 //	6       1..10  Header.Timestamp, zig-zag varint (binary.AppendVarint)
-//	...     str    Header.ID
+//	...     1..10  Header.Seq, uvarint (binary.AppendUvarint)
+//	        str    Header.ID
 //	        str    Header.ParentID
 //	        str    Header.ResourceVersion
 //	        str    Route.Source
@@ -36,11 +37,14 @@
 // strips it (Resource.WithoutNode) before sending to the edge, which keeps
 // the design's rule that resources on the wire are in edge form.
 //
-// The smallest frame (every field empty) is 19 bytes: 4 + 1 + 1 + 1 + 12.
-// Example: a message with only Sync, Timestamp 1 and Operation "query":
+// The smallest frame (every field empty) is 20 bytes: 4 + 1 + 1 + 1 + 1 + 12.
+// Example: a message with only Sync, Timestamp 1, Seq 7 and Operation "query":
 //
-//	00 00 00 14  01  01  02  00 00 00 00 00 00  05 71 75 65 72 79  00 00 00 00  00
-//	N=20         ver flg ts  ID..Group (6 empty) "query"            Node..Name   Content
+//	00 00 00 15  02  01  02  07  00 00 00 00 00 00  05 71 75 65 72 79  00 00 00 00  00
+//	N=21         ver flg ts  seq ID..Group (6 empty) "query"            Node..Name   Content
+//
+// Version 1 was the same without Header.Seq; it is not read (there were no
+// deployed peers), so a v1 frame is ErrUnsupportedVersion.
 //
 // # Canonical form
 //

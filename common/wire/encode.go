@@ -36,6 +36,7 @@ func (c Codec) AppendFrame(dst []byte, m message.Message) ([]byte, error) {
 	}
 	dst = append(dst, flags)
 	dst = binary.AppendVarint(dst, m.Header.Timestamp)
+	dst = binary.AppendUvarint(dst, m.Header.Seq)
 	for _, f := range fields {
 		dst = appendString(dst, *f.p)
 	}
@@ -64,7 +65,7 @@ func (c Codec) WriteFrame(w io.Writer, m message.Message) error {
 // bodyLen returns N, the encoded length of m (whose string fields are
 // fields) after the length prefix.
 func bodyLen(m *message.Message, fields *[numStrings]stringField) uint64 {
-	n := 2 + varintLen(m.Header.Timestamp) // version, flags, timestamp
+	n := 2 + varintLen(m.Header.Timestamp) + uvarintLen(m.Header.Seq) // version, flags, timestamp, seq
 	for _, f := range fields {
 		s := *f.p
 		n += uvarintLen(uint64(len(s))) + uint64(len(s))

@@ -20,11 +20,14 @@ func FuzzDecode(f *testing.F) {
 	f.Add(golden[:len(golden)-1])
 	f.Add(append(append([]byte(nil), golden...), 0))
 	badVersion := append([]byte(nil), golden...)
-	badVersion[4] = 2
+	badVersion[4] = 1 // the previous version
 	f.Add(badVersion)
 	f.Add(withPrefix(golden[4 : len(golden)-3]))
 	f.Add(mustEncode(f, Codec{}, fullMessage().Response("edged", "response", nil)))
-	f.Add(withPrefix(append([]byte{1, 0}, make([]byte, 13)...)))
+	f.Add(withPrefix(append([]byte{Version, 0}, make([]byte, 14)...)))
+	maxSeq := fullMessage()
+	maxSeq.Header.Seq = 1<<64 - 1
+	f.Add(mustEncode(f, Codec{}, maxSeq))
 	f.Add(frameWithResource("", "null", "node", "x"))
 	f.Add(binary.BigEndian.AppendUint32(nil, 1<<31))
 	f.Add([]byte{})
