@@ -11,7 +11,9 @@ type CloudCore struct {
 	Logging  Logging `json:"logging"`
 	Bus      Bus     `json:"bus"`
 	// Health defaults to 127.0.0.1:9091.
-	Health Health `json:"health"`
+	Health   Health   `json:"health"`
+	KubeAPI  KubeAPI  `json:"kubeAPI"`
+	CloudHub CloudHub `json:"cloudHub"`
 }
 
 // DefaultCloudCore returns cloudcore's full default configuration.
@@ -21,6 +23,8 @@ func DefaultCloudCore() *CloudCore {
 		Logging:  defaultLogging(),
 		Bus:      defaultBus(),
 		Health:   Health{Address: "127.0.0.1:9091"},
+		KubeAPI:  defaultKubeAPI(),
+		CloudHub: defaultCloudHub(),
 	}
 }
 
@@ -39,6 +43,8 @@ func (c *CloudCore) Validate() error {
 	errs = append(errs, c.Logging.validate(field.NewPath("logging"))...)
 	errs = append(errs, c.Bus.validate(field.NewPath("bus"))...)
 	errs = append(errs, c.Health.validate(field.NewPath("health"))...)
+	errs = append(errs, c.KubeAPI.validate(field.NewPath("kubeAPI"))...)
+	errs = append(errs, c.CloudHub.validate(field.NewPath("cloudHub"))...)
 	return errs.ToAggregate()
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestDefaultConfigRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load printed defaults: %v\n%s", err, y)
 	}
-	if *got != *e {
+	if !reflect.DeepEqual(got, e) {
 		t.Errorf("round trip changed the config:\n got %+v\nwant %+v", *got, *e)
 	}
 
@@ -54,7 +55,7 @@ func TestDefaultConfigRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load printed defaults: %v\n%s", err, y)
 	}
-	if *gotc != *c {
+	if !reflect.DeepEqual(gotc, c) {
 		t.Errorf("round trip changed the config:\n got %+v\nwant %+v", *gotc, *c)
 	}
 }
@@ -144,5 +145,28 @@ func TestDeploySamplesLoad(t *testing.T) {
 	}
 	if _, err := LoadCloudCore("../../deploy/cloudcore/cloudcore.yaml"); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestHubSectionsNameBadFields(t *testing.T) {
+	c := DefaultCloudCore()
+	c.CloudHub.AdvertiseAddresses = []string{"not a name"}
+	c.CloudHub.CA.CertFile = "/ca.crt"
+	c.CloudHub.SyncWindow = 0
+	err := c.Validate()
+	for _, want := range []string{"cloudHub.advertiseAddresses[0]", "cloudHub.ca.keyFile", "cloudHub.syncWindow"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to name %s", err, want)
+		}
+	}
+	e := DefaultEdgeCore()
+	e.NodeName = "edge-1"
+	e.EdgeHub.Transport = "carrier-pigeon"
+	e.EdgeHub.ReconnectMax = Duration{time.Millisecond}
+	err = e.Validate()
+	for _, want := range []string{"edgeHub.transport", "edgeHub.reconnectMax"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to name %s", err, want)
+		}
 	}
 }

@@ -17,7 +17,8 @@ type EdgeCore struct {
 	Logging  Logging `json:"logging"`
 	Bus      Bus     `json:"bus"`
 	// Health defaults to 127.0.0.1:9092.
-	Health Health `json:"health"`
+	Health  Health  `json:"health"`
+	EdgeHub EdgeHub `json:"edgeHub"`
 }
 
 // DefaultEdgeCore returns edgecore's full default configuration.
@@ -29,6 +30,7 @@ func DefaultEdgeCore() *EdgeCore {
 		Logging:  defaultLogging(),
 		Bus:      defaultBus(),
 		Health:   Health{Address: "127.0.0.1:9092"},
+		EdgeHub:  defaultEdgeHub(),
 	}
 }
 
@@ -50,6 +52,7 @@ func (c *EdgeCore) Validate() error {
 	errs = append(errs, c.Logging.validate(field.NewPath("logging"))...)
 	errs = append(errs, c.Bus.validate(field.NewPath("bus"))...)
 	errs = append(errs, c.Health.validate(field.NewPath("health"))...)
+	errs = append(errs, c.EdgeHub.validate(field.NewPath("edgeHub"))...)
 	return errs.ToAggregate()
 }
 
