@@ -35,6 +35,13 @@ type Codec struct {
 	MaxFrameSize int
 }
 
+// FrameLimit returns the effective limit on N, the bytes after a frame's
+// length prefix: MaxFrameSize with its default and cap applied. A whole
+// frame is at most 4+FrameLimit() bytes.
+func (c Codec) FrameLimit() int {
+	return int(c.maxFrame())
+}
+
 // maxFrame returns the effective limit on N.
 func (c Codec) maxFrame() uint64 {
 	switch {

@@ -67,8 +67,8 @@
 // Decode returns a Message whose Content aliases the frame passed in (no
 // copy) and whose strings share one fresh allocation; the caller must not
 // modify or reuse the frame while the message is alive, or must clone
-// Content. Reader reads each frame into a fresh buffer that no one else
-// holds, so its messages alias nothing of the caller's. Encoding allocates
+// Content. Reader and ReadFrame read each frame into a fresh buffer that no
+// one else holds, so their messages alias nothing of the caller's. Encoding allocates
 // nothing when appending to a buffer with room (AppendFrame(buf[:0], m)); a
 // Writer does that for a stream.
 //

@@ -55,29 +55,51 @@ func (r *Reader) Next() (message.Message, error) {
 }
 
 func (r *Reader) next() (message.Message, error) {
-	if _, err := io.ReadFull(r.br, r.prefix[:]); err != nil {
+	return r.codec.readFrame(r.br, &r.prefix)
+}
+
+// ReadFrame reads and decodes one frame from r, reading no further than its
+// last byte, so that what follows (the next frame, or anything else) stays
+// in r. It suits frames that come in bounded containers, such as a batch of
+// frames in one WebSocket message; on a stream, a Reader makes fewer read
+// calls. Results and errors are those of Reader.Next, without stickiness:
+// io.EOF, unwrapped, when r ends before the frame's first byte, an error
+// wrapping io.ErrUnexpectedEOF when it ends inside the frame, and
+// ErrFrameTooLarge, judged from the prefix before the body is read or
+// allocated.
+//
+// The message's Content and strings live in memory allocated for this frame
+// alone.
+func (c Codec) ReadFrame(r io.Reader) (message.Message, error) {
+	var prefix [headerLen]byte
+	return c.readFrame(r, &prefix)
+}
+
+// readFrame reads one frame from r, using prefix for its length prefix.
+func (c Codec) readFrame(r io.Reader, prefix *[headerLen]byte) (message.Message, error) {
+	if _, err := io.ReadFull(r, prefix[:]); err != nil {
 		if err == io.EOF {
 			return message.Message{}, io.EOF
 		}
 		return message.Message{}, fmt.Errorf("wire: read length prefix: %w", err)
 	}
-	n, err := r.codec.checkLen(r.prefix[:])
+	n, err := c.checkLen(prefix[:])
 	if err != nil {
 		return message.Message{}, err
 	}
-	body, err := r.readBody(int(n))
+	body, err := readBody(r, int(n))
 	if err != nil {
 		return message.Message{}, err
 	}
 	return decodeBody(body, headerLen)
 }
 
-// readBody reads the n bytes after a length prefix into a fresh buffer that
-// grows with what arrives.
-func (r *Reader) readBody(n int) ([]byte, error) {
+// readBody reads the n bytes after a length prefix from r into a fresh
+// buffer that grows with what arrives.
+func readBody(r io.Reader, n int) ([]byte, error) {
 	buf := make([]byte, 0, min(n, growStep))
 	for {
-		got, err := io.ReadFull(r.br, buf[len(buf):cap(buf)])
+		got, err := io.ReadFull(r, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+got]
 		if err != nil {
 			if errors.Is(err, io.EOF) {

@@ -231,3 +231,51 @@ func TestWriterErrors(t *testing.T) {
 		t.Errorf("Writer.Write: %v allocs, want 0", allocs)
 	}
 }
+
+// TestReadFrame reads frames one call at a time from a stream that holds
+// them and more: each call must stop at its frame's end.
+func TestReadFrame(t *testing.T) {
+	ms := someMessages()
+	var stream bytes.Buffer
+	for _, m := range ms {
+		stream.Write(mustEncode(t, Codec{}, m))
+	}
+	stream.WriteString("tail")
+	for i, want := range ms {
+		m, err := Codec{}.ReadFrame(&stream)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if !equalMessage(m, want) {
+			t.Fatalf("frame %d: got ID %q with %d bytes, want ID %q", i, m.Header.ID, len(m.Content), want.Header.ID)
+		}
+	}
+	if stream.String() != "tail" {
+		t.Fatalf("after the frames the stream holds %q, want %q", stream.String(), "tail")
+	}
+	if _, err := (Codec{}).ReadFrame(bytes.NewReader(nil)); err != io.EOF {
+		t.Errorf("ReadFrame of an empty stream: %v, want io.EOF", err)
+	}
+	frame := mustEncode(t, Codec{}, fullMessage())
+	for _, cut := range []int{1, 4, 5, len(frame) - 1} {
+		if _, err := (Codec{}).ReadFrame(bytes.NewReader(frame[:cut])); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("frame cut at %d: %v, want io.ErrUnexpectedEOF", cut, err)
+		}
+	}
+	if _, err := (Codec{MaxFrameSize: len(frame) - 5}).ReadFrame(bytes.NewReader(frame)); !errors.Is(err, ErrFrameTooLarge) {
+		t.Errorf("frame over the limit: %v, want ErrFrameTooLarge", err)
+	}
+	bad := append([]byte(nil), frame...)
+	bad[4] = 1
+	if _, err := (Codec{}).ReadFrame(bytes.NewReader(bad)); !errors.Is(err, ErrUnsupportedVersion) {
+		t.Errorf("v1 frame: %v, want ErrUnsupportedVersion", err)
+	}
+}
+
+func TestFrameLimit(t *testing.T) {
+	for max, want := range map[int]int{0: DefaultMaxFrameSize, -1: DefaultMaxFrameSize, 100: 100, 1 << 40: 1<<32 - 1} {
+		if got := (Codec{MaxFrameSize: max}).FrameLimit(); got != want {
+			t.Errorf("Codec{MaxFrameSize: %d}.FrameLimit() = %d, want %d", max, got, want)
+		}
+	}
+}
