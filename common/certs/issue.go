@@ -70,7 +70,7 @@ func (ca *CA) SignNodeCSR(csr *x509.CertificateRequest, validity time.Duration, 
 	if err := csr.CheckSignature(); err != nil {
 		return nil, fmt.Errorf("sign node CSR: bad signature: %w", err)
 	}
-	node, err := nodeFromSubject(csr.Subject, true)
+	node, err := CSRNodeName(csr)
 	if err != nil {
 		return nil, fmt.Errorf("sign node CSR: %w", err)
 	}

@@ -41,6 +41,16 @@ func NodeName(cert *x509.Certificate) (string, error) {
 	return node, nil
 }
 
+// CSRNodeName returns the node a certificate request asks for, checking its
+// subject as SignNodeCSR does (CN NodeCNPrefix+<node> with <node> a DNS-1123
+// subdomain, O exactly [NodesGroup]). It does not check the signature.
+func CSRNodeName(csr *x509.CertificateRequest) (string, error) {
+	if csr == nil {
+		return "", errors.New("no certificate request")
+	}
+	return nodeFromSubject(csr.Subject, true)
+}
+
 // nodeFromSubject returns the node named by subject. exactOrg requires O to
 // be exactly [NodesGroup] (what SignNodeCSR issues); otherwise O must only
 // contain it.
