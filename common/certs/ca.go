@@ -15,8 +15,17 @@ import (
 	"time"
 )
 
-// clockSkew is how far before now every certificate's NotBefore lies.
+// clockSkew is how far before now a certificate's NotBefore lies, to
+// tolerate clocks that run behind the issuer's.
 const clockSkew = time.Minute
+
+// backdate is how far before now a certificate valid for validity starts:
+// clockSkew, or a tenth of validity when that is shorter, so that a
+// short-lived certificate's lifetime (NotAfter-NotBefore, which rotation is
+// timed by) is not mostly backdating.
+func backdate(validity time.Duration) time.Duration {
+	return min(clockSkew, validity/10)
+}
 
 // CA is a certificate authority: its certificate, its signing key and the
 // certificate's PEM. Treat it as read-only.
@@ -47,7 +56,7 @@ func NewCA(commonName string, validity time.Duration, now time.Time) (*CA, error
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: commonName},
-		NotBefore:             now.Add(-clockSkew),
+		NotBefore:             now.Add(-backdate(validity)),
 		NotAfter:              now.Add(validity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,

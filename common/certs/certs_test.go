@@ -318,3 +318,26 @@ func TestParsePEMErrors(t *testing.T) {
 		t.Error("ParseCertPEM accepted nothing")
 	}
 }
+
+func TestBackdate(t *testing.T) {
+	ca := newTestCA(t)
+	_, key, _ := NewNodeKey()
+	csrPEM, _ := NewNodeCSR("edge-1", key)
+	csr, _ := ParseCSR(csrPEM)
+	for _, c := range []struct{ validity, back time.Duration }{
+		{365 * 24 * time.Hour, time.Minute},
+		{10 * time.Minute, time.Minute},
+		{3 * time.Second, 300 * time.Millisecond},
+	} {
+		certPEM, err := ca.SignNodeCSR(csr, c.validity, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, _ := ParseCertPEM(certPEM)
+		// x509 times have one-second resolution.
+		want := testNow.Add(-c.back).Truncate(time.Second)
+		if !cert.NotBefore.Equal(want) {
+			t.Errorf("validity %v: NotBefore %v, want %v", c.validity, cert.NotBefore, want)
+		}
+	}
+}

@@ -13,9 +13,11 @@
 // token carries the CA's Hash so that an edge can pin the CA it downloads.
 //
 // Keys are ECDSA P-256 and every random value (keys, 128-bit serials) comes
-// from crypto/rand. Every certificate's NotBefore is now minus one minute, to
-// tolerate clock skew between hub and edge. Callers pass now explicitly; the
-// package reads no clock.
+// from crypto/rand. A certificate's NotBefore is now minus one minute, to
+// tolerate clock skew between hub and edge; for a certificate valid less
+// than ten minutes it is now minus a tenth of its validity instead, so that
+// the lifetime an edge times its rotation by is not mostly backdating.
+// Callers pass now explicitly; the package reads no clock.
 //
 // All functions are safe for concurrent use; a *CA is immutable after
 // construction.

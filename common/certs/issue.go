@@ -100,7 +100,7 @@ func (ca *CA) sign(tmpl *x509.Certificate, pub crypto.PublicKey, validity time.D
 		return nil, err
 	}
 	tmpl.SerialNumber = serial
-	tmpl.NotBefore = now.Add(-clockSkew)
+	tmpl.NotBefore = now.Add(-backdate(validity))
 	tmpl.NotAfter = now.Add(validity)
 	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
 		tmpl.NotAfter = ca.Cert.NotAfter

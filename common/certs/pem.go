@@ -88,6 +88,11 @@ func firstBlock(pemBytes []byte, want string) ([]byte, error) {
 	return block.Bytes, nil
 }
 
+// EncodeCertPEM returns the PEM of a DER certificate.
+func EncodeCertPEM(der []byte) []byte {
+	return encodeCert(der)
+}
+
 func encodeCert(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: pemCertificate, Bytes: der})
 }
