@@ -2,20 +2,145 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
 	"os"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tether-edge/tether/beehive"
+	"github.com/tether-edge/tether/cloud/pkg/cloudhub"
+	"github.com/tether-edge/tether/cloud/pkg/joinserver"
+	"github.com/tether-edge/tether/cloud/pkg/pki"
+	"github.com/tether-edge/tether/common/certs"
 	"github.com/tether-edge/tether/common/config"
 	"github.com/tether-edge/tether/common/daemon"
 )
 
+// servingValidity is the lifetime of the serving certificate cloudcore
+// issues itself at each start.
+const servingValidity = 365 * 24 * time.Hour
+
 // run builds cloudcore's modules from cfg and runs them until ctx ends.
 func run(ctx context.Context, cfg *config.CloudCore) error {
+	log := cfg.Logging.NewLogger(os.Stderr)
 	return daemon.Process{
-		Name:    "cloudcore",
-		Logger:  cfg.Logging.NewLogger(os.Stderr),
-		Bus:     cfg.Bus,
-		Health:  cfg.Health,
-		Modules: func(*beehive.Bus) ([]daemon.Entry, error) { return nil, nil },
+		Name:   "cloudcore",
+		Logger: log,
+		Bus:    cfg.Bus,
+		Health: cfg.Health,
+		Modules: func(bus *beehive.Bus) ([]daemon.Entry, error) {
+			return modules(ctx, cfg, bus, log)
+		},
 	}.Run(ctx)
+}
+
+// modules is cloudcore's composition root.
+func modules(ctx context.Context, cfg *config.CloudCore, bus *beehive.Bus, log *slog.Logger) ([]daemon.Entry, error) {
+	kube, err := kubeClient(cfg.KubeAPI)
+	if err != nil {
+		return nil, err
+	}
+	hubCfg := cfg.CloudHub
+	ca, err := loadCA(ctx, hubCfg, kube, log)
+	if err != nil {
+		return nil, err
+	}
+	serving, err := ca.IssueServer(hubCfg.AdvertiseAddresses, servingValidity, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("issue the serving certificate: %w", err)
+	}
+	hub, err := cloudhub.New(cloudhub.Options{
+		Bus:              bus,
+		ServerCert:       serving,
+		ClientCAs:        ca.Pool(),
+		WebSocketAddress: enabled(hubCfg.WebSocket),
+		QUICAddress:      enabled(hubCfg.QUIC),
+		NodeLimit:        hubCfg.NodeLimit,
+		KeepalivePeriod:  hubCfg.KeepalivePeriod.Duration,
+		SyncWindow:       hubCfg.SyncWindow,
+		RequestTimeout:   hubCfg.RequestTimeout.Duration,
+		Logger:           log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	entries := []daemon.Entry{{Module: hub, Policy: beehive.Policy{OnError: beehive.Restart}}}
+	if hubCfg.HTTPS.Enable {
+		join, err := joinServer(hubCfg, kube, ca, serving, log)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, daemon.Entry{Module: join, Policy: beehive.Policy{OnError: beehive.Restart}})
+	}
+	return entries, nil
+}
+
+func joinServer(hubCfg config.CloudHub, kube kubernetes.Interface, ca *certs.CA, serving tls.Certificate, log *slog.Logger) (*joinserver.Server, error) {
+	tokens, err := pki.NewTokens(pki.TokenOptions{Client: kube, Namespace: hubCfg.Namespace, CAHash: ca.Hash()})
+	if err != nil {
+		return nil, err
+	}
+	return joinserver.New(joinserver.Options{
+		Address:          hubCfg.HTTPS.Address,
+		CA:               ca,
+		ServerCert:       serving,
+		Tokens:           tokens,
+		NodeCertValidity: hubCfg.NodeCertificateValidity.Duration,
+		Logger:           log,
+	})
+}
+
+func enabled(l config.Listener) string {
+	if !l.Enable {
+		return ""
+	}
+	return l.Address
+}
+
+// kubeClient connects to the apiserver named by the kubeconfig, or to the
+// cluster cloudcore runs in.
+func kubeClient(k config.KubeAPI) (kubernetes.Interface, error) {
+	var rc *rest.Config
+	var err error
+	if k.Kubeconfig == "" {
+		rc, err = rest.InClusterConfig()
+	} else {
+		rc, err = clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kube client config (kubeAPI.kubeconfig %q): %w", k.Kubeconfig, err)
+	}
+	rc.QPS, rc.Burst, rc.UserAgent = k.QPS, k.Burst, "cloudcore"
+	return kubernetes.NewForConfig(rc)
+}
+
+// loadCA reads the CA from files, or from the shared Secret, which is
+// created (with its namespace, when cloudcore may) the first time.
+func loadCA(ctx context.Context, h config.CloudHub, kube kubernetes.Interface, log *slog.Logger) (*certs.CA, error) {
+	if h.CA.CertFile != "" {
+		return pki.LoadCAFiles(h.CA.CertFile, h.CA.KeyFile)
+	}
+	ensureNamespace(ctx, kube, h.Namespace, log)
+	return pki.EnsureCASecret(ctx, kube, h.Namespace, h.CA.SecretName, time.Now())
+}
+
+// ensureNamespace creates cloudcore's namespace if it is missing and
+// cloudcore is allowed to; a deployment normally brings it.
+func ensureNamespace(ctx context.Context, kube kubernetes.Interface, ns string, log *slog.Logger) {
+	_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	switch {
+	case err == nil:
+		log.Info("created namespace", "namespace", ns)
+	case apierrors.IsAlreadyExists(err), apierrors.IsForbidden(err):
+	default:
+		log.Warn("could not create namespace", "namespace", ns, "err", err)
+	}
 }

@@ -1,0 +1,264 @@
+package cloudhub
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tether-edge/tether/common/certs"
+	"github.com/tether-edge/tether/common/message"
+	"github.com/tether-edge/tether/common/tunnel"
+	"github.com/tether-edge/tether/common/wire"
+)
+
+// Name is the module's name on the bus: cloud modules send to it.
+const Name = "cloudhub"
+
+// ErrNodeLimit refuses a node when NodeLimit nodes are connected.
+var ErrNodeLimit = fmt.Errorf("%w: node limit reached", tunnel.ErrUnavailable)
+
+// Bus is what the hub needs of beehive.Bus.
+type Bus interface {
+	Receive(ctx context.Context, module string) (message.Message, error)
+	Send(ctx context.Context, m message.Message) error
+	SendToGroup(ctx context.Context, m message.Message) error
+	SendSync(ctx context.Context, m message.Message, timeout time.Duration) (message.Message, error)
+	SendResponse(ctx context.Context, resp message.Message) error
+}
+
+// Options configure a Hub.
+type Options struct {
+	// Bus is required.
+	Bus Bus
+	// ServerCert is the hub's serving certificate; required.
+	ServerCert tls.Certificate
+	// ClientCAs verify node certificates; required.
+	ClientCAs *x509.CertPool
+	// WebSocketAddress and QUICAddress are host:port to listen on; empty
+	// disables that transport. At least one is required.
+	WebSocketAddress string
+	QUICAddress      string
+	// NodeLimit is how many nodes may be connected at once; required > 0.
+	NodeLimit int
+	// KeepalivePeriod: a keepalive after this long without writing; a node
+	// silent for twice as long is dropped. Required > 0.
+	KeepalivePeriod time.Duration
+	// SyncWindow is how many sync messages may await a node's ack; 0 means
+	// objsync.DefaultWindow.
+	SyncWindow int
+	// RequestTimeout bounds a request from an edge to a cloud module; required > 0.
+	RequestTimeout time.Duration
+	// Codec limits frame sizes; the zero value is the default.
+	Codec wire.Codec
+	// Logger is required.
+	Logger *slog.Logger
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Bus == nil || o.Logger == nil || o.ClientCAs == nil || len(o.ServerCert.Certificate) == 0 {
+		errs = append(errs, errors.New("Bus, Logger, ClientCAs and ServerCert are required"))
+	}
+	if o.WebSocketAddress == "" && o.QUICAddress == "" {
+		errs = append(errs, errors.New("set WebSocketAddress, QUICAddress or both"))
+	}
+	if o.NodeLimit < 1 || o.KeepalivePeriod <= 0 || o.RequestTimeout <= 0 {
+		errs = append(errs, errors.New("NodeLimit, KeepalivePeriod and RequestTimeout must be positive"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("cloudhub: %w", err)
+	}
+	return nil
+}
+
+// Hub is the cloudhub module.
+type Hub struct {
+	opts Options
+	log  *slog.Logger
+
+	// mu guards the fields below it.
+	mu sync.Mutex
+	// nodes holds every node the hub has heard of, connected or not.
+	nodes map[string]*node
+	// connected counts nodes with a live session.
+	connected int
+	// ws and quic are bound by New and taken over by Start; a restarted
+	// Start binds them again.
+	ws   net.Listener
+	quic net.PacketConn
+}
+
+// New validates o and binds the listeners, so an address in use is
+// reported before anything starts.
+func New(o Options) (*Hub, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	h := &Hub{opts: o, log: o.Logger.With("module", Name), nodes: make(map[string]*node)}
+	if err := h.bindLocked(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *Hub) bindLocked() error {
+	if h.opts.WebSocketAddress != "" && h.ws == nil {
+		ln, err := net.Listen("tcp", h.opts.WebSocketAddress)
+		if err != nil {
+			return fmt.Errorf("cloudhub: listen websocket: %w", err)
+		}
+		h.ws = ln
+	}
+	if h.opts.QUICAddress != "" && h.quic == nil {
+		pc, err := net.ListenPacket("udp", h.opts.QUICAddress)
+		if err != nil {
+			return fmt.Errorf("cloudhub: listen quic: %w", err)
+		}
+		h.quic = pc
+	}
+	return nil
+}
+
+// Name implements beehive.Module.
+func (h *Hub) Name() string { return Name }
+
+// Group implements beehive.Module.
+func (h *Hub) Group() string { return "hub" }
+
+// WebSocketAddr and QUICAddr are the bound addresses (nil when disabled).
+func (h *Hub) WebSocketAddr() net.Addr {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ws == nil {
+		return nil
+	}
+	return h.ws.Addr()
+}
+
+// QUICAddr is the bound QUIC address (nil when disabled).
+func (h *Hub) QUICAddr() net.Addr {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.quic == nil {
+		return nil
+	}
+	return h.quic.LocalAddr()
+}
+
+// Start serves both transports and the bus until ctx ends.
+func (h *Hub) Start(ctx context.Context) error {
+	h.mu.Lock()
+	if err := h.bindLocked(); err != nil {
+		h.mu.Unlock()
+		return err
+	}
+	ws, pc := h.ws, h.quic
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		h.ws, h.quic = nil, nil
+		h.mu.Unlock()
+	}()
+
+	server := tunnel.ServerOptions{
+		TLS:         h.serverTLS(),
+		Codec:       h.opts.Codec,
+		Logger:      h.log,
+		Admit:       h.admit,
+		Handle:      h.handle,
+		IdleTimeout: 2 * h.opts.KeepalivePeriod,
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if ws != nil {
+		g.Go(func() error { return tunnel.ServeWebSocket(gctx, ws, server) })
+	}
+	if pc != nil {
+		g.Go(func() error { return tunnel.ServeQUIC(gctx, pc, server) })
+	}
+	g.Go(func() error { return h.busLoop(gctx) })
+	h.log.Info("serving edge nodes", "websocket", addrString(ws), "quic", pcString(pc))
+	err := g.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (h *Hub) serverTLS() *tls.Config {
+	return &tls.Config{
+		Certificates: []tls.Certificate{h.opts.ServerCert},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    h.opts.ClientCAs,
+		MinVersion:   tls.VersionTLS13,
+	}
+}
+
+// admit names the node a verified certificate belongs to, and refuses it
+// when the hub is full (unless it replaces the node's own session).
+func (h *Hub) admit(peer *x509.Certificate) (string, error) {
+	name, err := certs.NodeName(peer)
+	if err != nil {
+		return "", err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n := h.nodes[name]; (n == nil || !n.hasSession()) && h.connected >= h.opts.NodeLimit {
+		return "", fmt.Errorf("%w (%d nodes)", ErrNodeLimit, h.opts.NodeLimit)
+	}
+	return name, nil
+}
+
+// node returns the state of the named node, creating it on first use.
+func (h *Hub) node(name string) *node {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := h.nodes[name]
+	if n == nil {
+		n = newNode(name, h.opts.SyncWindow)
+		h.nodes[name] = n
+	}
+	return n
+}
+
+// Connected lists the nodes with a live session.
+func (h *Hub) Connected() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for name, n := range h.nodes {
+		if n.hasSession() {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// InSync reports whether node is connected and holds its whole desired set.
+func (h *Hub) InSync(node string) bool {
+	h.mu.Lock()
+	n := h.nodes[node]
+	h.mu.Unlock()
+	return n != nil && n.inSync()
+}
+
+func addrString(ln net.Listener) string {
+	if ln == nil {
+		return "off"
+	}
+	return ln.Addr().String()
+}
+
+func pcString(pc net.PacketConn) string {
+	if pc == nil {
+		return "off"
+	}
+	return pc.LocalAddr().String()
+}

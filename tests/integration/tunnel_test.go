@@ -1,0 +1,138 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tether-edge/tether/cloud/pkg/cloudhub"
+	"github.com/tether-edge/tether/common/message"
+	"github.com/tether-edge/tether/common/objsync"
+	"github.com/tether-edge/tether/common/tunnel"
+	"github.com/tether-edge/tether/edge/pkg/edgehub"
+	"github.com/tether-edge/tether/tests/testenv"
+	tt "github.com/tether-edge/tether/tests/tunneltest"
+)
+
+var transports = []string{tunnel.TransportWebSocket, tunnel.TransportQUIC}
+
+func addrFor(c *tt.Cloud, transport string) string {
+	if transport == tunnel.TransportQUIC {
+		return c.QUICAddr
+	}
+	return c.WebSocketAddr
+}
+
+// desired is a test's model of one node's desired set.
+type desired map[message.Resource]objsync.Version
+
+// set puts an object in the model and in the cloud.
+func (d desired) set(t *testing.T, c *tt.Cloud, node, name, uid, rv string) {
+	k := tt.Key(name)
+	d[k] = objsync.Version{UID: uid, ResourceVersion: rv}
+	c.Set(t, node, k, uid, rv, tt.Object(uid, 64))
+}
+
+func (d desired) delete(t *testing.T, c *tt.Cloud, node, name string) {
+	delete(d, tt.Key(name))
+	c.Delete(t, node, tt.Key(name))
+}
+
+// holds reports how the store differs from d, or nil when it is exactly d.
+func (d desired) heldBy(s *edgehub.MemStore) error {
+	entries, _ := s.Manifest(context.Background())
+	got := make(desired, len(entries))
+	for _, e := range entries {
+		got[e.Key] = e.Version
+	}
+	if maps.Equal(got, d) {
+		return nil
+	}
+	var diff []string
+	for k, v := range d {
+		if g, ok := got[k]; !ok || g != v {
+			diff = append(diff, fmt.Sprintf("%s: want %v, have %v", k.Name, v, g))
+		}
+	}
+	for k, v := range got {
+		if _, ok := d[k]; !ok {
+			diff = append(diff, fmt.Sprintf("%s: resurrected/stale %v", k.Name, v))
+		}
+	}
+	if len(diff) > 5 {
+		diff = append(diff[:5], fmt.Sprintf("... %d more", len(diff)-5))
+	}
+	return fmt.Errorf("store differs: %s", strings.Join(diff, "; "))
+}
+
+func TestTunnelSyncsObjectsStatusesAndRequests(t *testing.T) {
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			p := tt.NewPKI(t)
+			cloud := tt.StartCloud(t, p, tt.CloudOptions{})
+			want := desired{}
+			for i := range 50 {
+				want.set(t, cloud, "edge-1", fmt.Sprintf("cm-%d", i), fmt.Sprintf("uid-%d", i), "1")
+			}
+			cloud.Set(t, "edge-2", tt.Key("other-node"), "x", "1", tt.Object("x", 8)) // never reaches edge-1
+			edge := tt.StartEdge(t, p, tt.EdgeOptions{Cert: p.NodeCert(t, "edge-1"), Transport: transport, Address: addrFor(cloud, transport)})
+
+			testenv.WaitFor(t, 10*time.Second, "edge holds the desired set", func() error { return want.heldBy(edge.Store) })
+			<-edge.Probe.Synced()
+
+			// Changes while connected: an update, a delete, a re-creation with a new uid.
+			want.set(t, cloud, "edge-1", "cm-1", "uid-1", "2")
+			want.delete(t, cloud, "edge-1", "cm-2")
+			want.set(t, cloud, "edge-1", "cm-3", "uid-3b", "3")
+			testenv.WaitFor(t, 10*time.Second, "edge follows changes", func() error { return want.heldBy(edge.Store) })
+
+			// A status goes up in cloud form, with the node from the certificate.
+			edge.Status(t, message.Resource{Namespace: "default", Type: "podstatus", Name: "web"}, []byte(`{"phase":"Running"}`))
+			testenv.WaitFor(t, 10*time.Second, "status delivered", func() error {
+				for _, m := range cloud.Source.Received() {
+					if m.Route.Resource.Node == "edge-1" && m.Route.Resource.Name == "web" && string(m.Content) == `{"phase":"Running"}` {
+						return nil
+					}
+				}
+				return fmt.Errorf("received %d messages, none the status", len(cloud.Source.Received()))
+			})
+
+			// Requests both ways.
+			ctx := context.Background()
+			req := message.New(tt.ProbeName, tt.SourceName, message.OpQuery, tt.Key("q"), []byte("ping"))
+			req.Route.Destination = edgehub.Name
+			req.Route.Group = ""
+			resp, err := edge.Bus.SendSync(ctx, upTo(req, tt.SourceName), 5*time.Second)
+			if err != nil || string(resp.Content) != "pong:ping" {
+				t.Fatalf("edge→cloud request: %q, %v", resp.Content, err)
+			}
+			down := message.New(tt.SourceName, cloudhub.Name, message.OpQuery, tt.Key("q").OnNode("edge-1"), []byte("hello"))
+			down.Route.Group = tt.ProbeName
+			resp, err = cloud.Bus.SendSync(ctx, down, 5*time.Second)
+			if err != nil || string(resp.Content) != "edge:hello" {
+				t.Fatalf("cloud→edge request: %q (%s), %v", resp.Content, resp.Route.Operation, err)
+			}
+			lost := message.New(tt.SourceName, cloudhub.Name, message.OpQuery, tt.Key("q").OnNode("edge-9"), nil)
+			resp, err = cloud.Bus.SendSync(ctx, lost, 5*time.Second)
+			if err != nil || resp.Route.Operation != message.OpError || !strings.Contains(string(resp.Content), "not connected") {
+				t.Fatalf("request to an absent node: %s %q, %v", resp.Route.Operation, resp.Content, err)
+			}
+		})
+	}
+}
+
+// upTo addresses an edge request to a cloud module: it goes to edgehub on
+// the edge bus and names its cloud destination in Route.Group.
+func upTo(m message.Message, cloudModule string) message.Message {
+	m.Route.Destination = edgehub.Name
+	m.Route.Group = cloudModule
+	return m
+}
+
+var _ = errors.New
+var _ = rand.IntN
