@@ -134,5 +134,142 @@ func upTo(m message.Message, cloudModule string) message.Message {
 	return m
 }
 
-var _ = errors.New
+func TestTunnelIdentityIsTheCertificate(t *testing.T) {
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			p := tt.NewPKI(t)
+			cloud := tt.StartCloud(t, p, tt.CloudOptions{})
+			cloud.Set(t, "node-b", tt.Key("b-secret"), "ub", "1", tt.Object("ub", 8))
+			cloud.Set(t, "node-a", tt.Key("a-own"), "ua", "1", tt.Object("ua", 8))
+			// An edge holding node A's certificate gets A's set, never B's,
+			// and what it sends up is A's, whatever it claims.
+			edge := tt.StartEdge(t, p, tt.EdgeOptions{Cert: p.NodeCert(t, "node-a"), Transport: transport, Address: addrFor(cloud, transport)})
+			want := desired{tt.Key("a-own"): {UID: "ua", ResourceVersion: "1"}}
+			testenv.WaitFor(t, 10*time.Second, "node A's set", func() error { return want.heldBy(edge.Store) })
+			claim := message.Resource{Node: "node-b", Namespace: "default", Type: "podstatus", Name: "x"}
+			edge.Status(t, claim, []byte("forged"))
+			testenv.WaitFor(t, 10*time.Second, "status arrives as node A's", func() error {
+				for _, m := range cloud.Source.Received() {
+					if string(m.Content) == "forged" {
+						if m.Route.Resource.Node != "node-a" {
+							t.Fatalf("status arrived for node %q", m.Route.Resource.Node)
+						}
+						return nil
+					}
+				}
+				return errors.New("not yet")
+			})
+
+			// A certificate from another CA is refused at the handshake, and
+			// a CA-signed certificate that is not a node's is refused too.
+			other := tt.NewPKI(t)
+			c, err := dial(transport, addrFor(cloud, transport), tt.StaticCerts{Cert: other.NodeCert(t, "node-a"), Roots: p.CA.Pool()})
+			if err == nil { // TLS 1.3 over QUIC: the server's verdict arrives after the client's handshake
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				_, err = c.Read()
+				c.Close("test over")
+			}
+			if err == nil || isTimeout(err) {
+				t.Fatalf("a certificate from another CA: %v, want the connection refused", err)
+			}
+			notANode := p.NonNodeCert(t)
+			c, err = dial(transport, addrFor(cloud, transport), tt.StaticCerts{Cert: notANode, Roots: p.CA.Pool()})
+			if err == nil {
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				_, err = c.Read()
+			}
+			if !errors.Is(err, tunnel.ErrRefused) {
+				t.Fatalf("a non-node certificate: %v, want a refusal", err)
+			}
+		})
+	}
+}
+
+// dial opens a raw tunnel connection with certs.
+func dial(transport, addr string, certs tt.StaticCerts) (tunnel.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	o := tunnel.DialOptions{TLS: certs.ClientTLS("127.0.0.1")}
+	if transport == tunnel.TransportQUIC {
+		return tunnel.DialQUIC(ctx, addr, o)
+	}
+	return tunnel.DialWebSocket(ctx, addr, o)
+}
+
+// rawSession dials as node and sends an empty manifest.
+func rawSession(t *testing.T, p *tt.PKI, transport, addr, node string) tunnel.Conn {
+	t.Helper()
+	c, err := dial(transport, addr, tt.StaticCerts{Cert: p.NodeCert(t, node), Roots: p.CA.Pool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close("test over") })
+	first, _ := tunnel.Manifest("test", nil)
+	if err := c.Write([]message.Message{first}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestTunnelSessionReplacementAndNodeLimit(t *testing.T) {
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			p := tt.NewPKI(t)
+			cloud := tt.StartCloud(t, p, tt.CloudOptions{NodeLimit: 1})
+			cloud.Set(t, "edge-1", tt.Key("cm"), "u", "1", tt.Object("u", 8))
+			addr := addrFor(cloud, transport)
+
+			first := rawSession(t, p, transport, addr, "edge-1")
+			if m := readUntil(t, first, message.OpInsert); m.Route.Resource.Name != "cm" {
+				t.Fatalf("first session got %+v", m)
+			}
+			// The same node again: the first session is closed, the second synced.
+			second := rawSession(t, p, transport, addr, "edge-1")
+			if m := readUntil(t, second, message.OpInsert); m.Route.Resource.Name != "cm" {
+				t.Fatalf("second session got %+v", m)
+			}
+			first.SetReadDeadline(time.Now().Add(5 * time.Second))
+			for {
+				_, err := first.Read()
+				if err != nil {
+					if isTimeout(err) {
+						t.Fatal("the replaced session stayed open")
+					}
+					break
+				}
+			}
+			// The limit is one node: another node is refused as unavailable.
+			c, err := dial(transport, addr, tt.StaticCerts{Cert: p.NodeCert(t, "edge-2"), Roots: p.CA.Pool()})
+			if err == nil {
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				_, err = c.Read()
+			}
+			if !errors.Is(err, tunnel.ErrRefused) || !strings.Contains(err.Error(), "node limit") {
+				t.Fatalf("a node over the limit: %v, want a refusal naming the node limit", err)
+			}
+		})
+	}
+}
+
+// readUntil reads c until a message with op arrives (keepalives and markers
+// skipped), failing after 5s.
+func readUntil(t *testing.T, c tunnel.Conn, op message.Operation) message.Message {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		m, err := c.Read()
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", op, err)
+		}
+		if m.Route.Operation == op {
+			return m
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 var _ = rand.IntN
