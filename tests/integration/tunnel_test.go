@@ -272,4 +272,88 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// fill puts n objects of 1 KiB in node's desired set.
+func fill(t *testing.T, c *tt.Cloud, node string, want desired, n int) {
+	for i := range n {
+		uid := fmt.Sprintf("uid-%d", i)
+		k := tt.Key(fmt.Sprintf("cm-%d", i))
+		want[k] = objsync.Version{UID: uid, ResourceVersion: "1"}
+		c.Set(t, node, k, uid, "1", tt.Object(uid, 1024))
+	}
+}
+
+// change edits the set the way a restarted cloud may find it: some deleted,
+// some updated, some recreated, some new.
+func change(t *testing.T, c *tt.Cloud, node string, want desired, n int) {
+	for i := 0; i < n; i += 7 {
+		want.delete(t, c, node, fmt.Sprintf("cm-%d", i))
+	}
+	for i := 1; i < n; i += 7 {
+		want.set(t, c, node, fmt.Sprintf("cm-%d", i), fmt.Sprintf("uid-%d", i), "2")
+	}
+	for i := 2; i < n; i += 7 {
+		want.set(t, c, node, fmt.Sprintf("cm-%d", i), fmt.Sprintf("uid-%d-again", i), "3")
+	}
+	for i := n; i < n+50; i++ {
+		want.set(t, c, node, fmt.Sprintf("cm-%d", i), fmt.Sprintf("uid-%d", i), "1")
+	}
+}
+
+// waitMidSync waits until the store holds some, not all, of total objects.
+func waitMidSync(t *testing.T, s *edgehub.MemStore, total int) {
+	testenv.WaitFor(t, 10*time.Second, "sync under way", func() error {
+		if s.Len() < 100 {
+			return fmt.Errorf("%d objects", s.Len())
+		}
+		return nil
+	})
+	if n := s.Len(); n >= total {
+		t.Fatalf("sync finished (%d objects) before the restart", n)
+	}
+}
+
+func TestTunnelCloudRestartMidSync(t *testing.T) {
+	const total = 3000
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			p := tt.NewPKI(t)
+			// A window of one makes the first sync slow enough to interrupt.
+			cloud := tt.StartCloud(t, p, tt.CloudOptions{SyncWindow: 1})
+			fill(t, cloud, "edge-1", desired{}, total)
+			edge := tt.StartEdge(t, p, tt.EdgeOptions{Cert: p.NodeCert(t, "edge-1"), Transport: transport, Address: addrFor(cloud, transport)})
+			waitMidSync(t, edge.Store, total)
+			cloud.Stop()
+
+			// The new cloudcore rebuilds the desired set from its informers,
+			// which have changed meanwhile; it knows nothing of the old one.
+			cloud = tt.StartCloud(t, p, tt.CloudOptions{WebSocketAddress: cloud.WebSocketAddr, QUICAddress: cloud.QUICAddr})
+			want := desired{}
+			fill(t, cloud, "edge-1", want, total)
+			change(t, cloud, "edge-1", want, total)
+			testenv.WaitFor(t, 30*time.Second, "edge converges on the new cloud's set", func() error { return want.heldBy(edge.Store) })
+		})
+	}
+}
+
+func TestTunnelEdgeRestartMidSync(t *testing.T) {
+	const total = 3000
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			p := tt.NewPKI(t)
+			cloud := tt.StartCloud(t, p, tt.CloudOptions{SyncWindow: 1})
+			want := desired{}
+			fill(t, cloud, "edge-1", want, total)
+			cert := p.NodeCert(t, "edge-1")
+			edge := tt.StartEdge(t, p, tt.EdgeOptions{Cert: cert, Transport: transport, Address: addrFor(cloud, transport)})
+			waitMidSync(t, edge.Store, total)
+			edge.Stop()
+			change(t, cloud, "edge-1", want, total)
+
+			// The restarted edgecore starts from what it had stored.
+			edge = tt.StartEdge(t, p, tt.EdgeOptions{Cert: cert, Transport: transport, Address: addrFor(cloud, transport), Store: edge.Store})
+			testenv.WaitFor(t, 30*time.Second, "edge converges after its restart", func() error { return want.heldBy(edge.Store) })
+		})
+	}
+}
+
 var _ = rand.IntN
