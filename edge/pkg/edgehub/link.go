@@ -156,13 +156,6 @@ func (l *link) request(m message.Message) bool {
 	return ok
 }
 
-// forget drops a request the requester gave up on.
-func (l *link) forget(id string) {
-	l.mu.Lock()
-	delete(l.requests, id)
-	l.mu.Unlock()
-}
-
 // takeResponse reports whether id is an edge request awaiting its answer.
 func (l *link) takeResponse(id string) bool {
 	l.mu.Lock()
