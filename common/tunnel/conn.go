@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tether-edge/tether/common/message"
 	"github.com/tether-edge/tether/common/wire"
@@ -153,4 +155,25 @@ func (e *refusedError) Is(target error) bool {
 // errLocalClose is what Read and Write return once Close was called.
 func errLocalClose(op string) error {
 	return fmt.Errorf("tunnel: %s: %w", op, net.ErrClosed)
+}
+
+// errPeerClose is what Read and Write return once the peer closed the
+// connection: how is the transport's word for it, reason the peer's text.
+// A clean close (the peer's Close, a server stopping) wraps io.EOF.
+func errPeerClose(how, reason string, clean bool) error {
+	if clean {
+		return fmt.Errorf("tunnel: closed by peer (%s): %q: %w", how, reason, io.EOF)
+	}
+	return fmt.Errorf("tunnel: closed by peer (%s): %q", how, reason)
+}
+
+// truncateReason cuts a close reason to at most n bytes, at a rune boundary.
+func truncateReason(reason string, n int) string {
+	if len(reason) <= n {
+		return reason
+	}
+	for n > 0 && !utf8.RuneStart(reason[n]) {
+		n--
+	}
+	return reason[:n]
 }
