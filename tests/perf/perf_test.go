@@ -19,8 +19,13 @@ func TestParseLine(t *testing.T) {
 		{"BenchmarkTwin/updates/mqtt-2 10 5 ns/op 5000 updates/s 12 MB/s",
 			[]Figure{{"twin.updates.mqtt", 5000, "updates/s"}, {"twin.updates.mqtt", 12, "MB/s"}}},
 		{"BenchmarkHTTPServer/get-2 10 5 ns/op 7 req/s", []Figure{{"httpserver.get", 7, "req/s"}}},
-		{"BenchmarkPlain-2 100 5 ns/op 7 req/s", nil}, // no sub-benchmark: not a figure
-		{"BenchmarkBus/send_recv-2 100 5 ns/op", nil}, // no rate
+		{"BenchmarkPlain-2 100 5 ns/op 7 req/s", nil},                     // no sub-benchmark: not a figure
+		{"BenchmarkBus/send_recv-2 100 5 ns/op", nil},                     // no metric of its own
+		{"BenchmarkBus/send_recv-2 100 5 ns/op 24 B/op 1 allocs/op", nil}, // go test's only
+		{"BenchmarkTunnel/nodes_1000_rss_mb-2 \t 1\t 31234567890 ns/op\t 182.5 MB\t 98.20 KiB/node",
+			[]Figure{{"tunnel.nodes_1000_rss_mb", 182.5, "MB"}, {"tunnel.nodes_1000_rss_mb", 98.2, "KiB/node"}}},
+		{"BenchmarkTunnel/reconnect_5000_s-2 1 40000000000 ns/op 12.34 s",
+			[]Figure{{"tunnel.reconnect_5000_s", 12.34, "s"}}},
 		{"BenchmarkBus/send_recv-2 --- FAIL", nil},
 		{"ok  \tgithub.com/x/y\t1.2s", nil},
 		{"goos: linux", nil},
@@ -33,9 +38,21 @@ func TestParseLine(t *testing.T) {
 }
 
 func TestFigureString(t *testing.T) {
-	got := Figure{"bus.roundtrip", 251234.7, "pairs/s"}.String()
-	if got != "BENCH bus.roundtrip 251235 pairs/s" {
-		t.Errorf("got %q", got)
+	tests := []struct {
+		fig  Figure
+		want string
+	}{
+		{Figure{"bus.roundtrip", 251234.7, "pairs/s"}, "BENCH bus.roundtrip 251235 pairs/s"},
+		{Figure{"tunnel.nodes_1000_rss_mb", 182.46, "MB"}, "BENCH tunnel.nodes_1000_rss_mb 182 MB"},
+		{Figure{"tunnel.nodes_1000_rss_mb", 98.24, "KiB/node"}, "BENCH tunnel.nodes_1000_rss_mb 98.2 KiB/node"},
+		{Figure{"tunnel.reconnect_5000_s", 12.345, "s"}, "BENCH tunnel.reconnect_5000_s 12.3 s"},
+		{Figure{"tunnel.reconnect_5000_s", 0.25, "s"}, "BENCH tunnel.reconnect_5000_s 0.25 s"},
+		{Figure{"x.y", 7, "req/s"}, "BENCH x.y 7 req/s"},
+	}
+	for _, tt := range tests {
+		if got := tt.fig.String(); got != tt.want {
+			t.Errorf("%v: got %q, want %q", tt.fig, got, tt.want)
+		}
 	}
 }
 
