@@ -1,0 +1,168 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tether-edge/tether/cloud/pkg/pki"
+)
+
+// TetherNamespace is where the cloudcore StartCloudcore runs keeps its CA
+// Secret and join tokens.
+const TetherNamespace = "tether-system"
+
+// CloudcoreOptions configure StartCloudcore.
+type CloudcoreOptions struct {
+	// Bin is the folder holding the cloudcore binary; required.
+	Bin string
+	// Kube is the control plane cloudcore talks to; required.
+	Kube *Kube
+	// Health is the health endpoint's host:port; empty picks a free port.
+	Health string
+	// KeepalivePeriod defaults to 2s, so a lost node is seen quickly.
+	KeepalivePeriod time.Duration
+}
+
+// Cloudcore is a running cloudcore with the ports it serves.
+type Cloudcore struct {
+	*Process
+	// Health is the health endpoint's base URL.
+	Health string
+	// WebSocketPort, QUICPort and HTTPSPort are on 127.0.0.1.
+	WebSocketPort, QUICPort, HTTPSPort int
+	kube                               *Kube
+}
+
+// StartCloudcore runs cloudcore against o.Kube on free loopback ports, its
+// CA in the Secret it creates, and waits until it is ready.
+func StartCloudcore(t T, o CloudcoreOptions) *Cloudcore {
+	t.Helper()
+	ports := FreePorts(t, 4)
+	if o.Health == "" {
+		o.Health = fmt.Sprintf("127.0.0.1:%d", ports[3])
+	}
+	if o.KeepalivePeriod == 0 {
+		o.KeepalivePeriod = 2 * time.Second
+	}
+	c := &Cloudcore{Health: "http://" + o.Health, WebSocketPort: ports[0], QUICPort: ports[1], HTTPSPort: ports[2], kube: o.Kube}
+	cfg := writeTempConfig(t, "cloudcore.yaml", fmt.Sprintf(`apiVersion: config.tether.io/v1alpha1
+kind: CloudCore
+health: {address: %q}
+kubeAPI: {kubeconfig: %q}
+cloudHub:
+  namespace: %s
+  websocket: {enable: true, address: "127.0.0.1:%d"}
+  quic: {enable: true, address: "127.0.0.1:%d"}
+  https: {enable: true, address: "127.0.0.1:%d"}
+  keepalivePeriod: %s
+`, o.Health, o.Kube.Kubeconfig, TetherNamespace, c.WebSocketPort, c.QUICPort, c.HTTPSPort, o.KeepalivePeriod))
+	c.Process = StartProcess(t, Command{Name: "cloudcore", Path: filepath.Join(o.Bin, "cloudcore"), Args: []string{"--config", cfg}})
+	WaitHTTPReady(t, c.Process, c.Health+"/readyz")
+	return c
+}
+
+// JoinToken creates a join token valid for ttl, as an operator would.
+func (c *Cloudcore) JoinToken(t T, ttl time.Duration) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := c.kube.Clientset(t)
+	ca, err := pki.EnsureCASecret(ctx, client, TetherNamespace, "tether-ca", time.Now())
+	if err != nil {
+		t.Fatalf("read cloudcore's CA: %v", err)
+	}
+	tokens, err := pki.NewTokens(pki.TokenOptions{Client: client, Namespace: TetherNamespace, CAHash: ca.Hash()})
+	if err != nil {
+		t.Fatalf("token store: %v", err)
+	}
+	tok, _, err := tokens.Create(ctx, ttl, "test")
+	if err != nil {
+		t.Fatalf("create a join token: %v", err)
+	}
+	return tok.String()
+}
+
+// EdgecoreOptions configure StartEdgecore.
+type EdgecoreOptions struct {
+	// Bin is the folder holding the edgecore binary; required.
+	Bin string
+	// Cloud is the cloudcore to join; required.
+	Cloud *Cloudcore
+	// NodeName is required.
+	NodeName string
+	// Token joins the node; empty when PKIDir already holds its certificate.
+	Token string
+	// PKIDir keeps the node's certificates; empty means a new temp folder.
+	PKIDir string
+	// Transport is websocket (default) or quic.
+	Transport string
+	// Health is the health endpoint's host:port; empty picks a free port.
+	Health string
+}
+
+// Edgecore is a running edgecore.
+type Edgecore struct {
+	*Process
+	Health string
+	PKIDir string
+}
+
+// StartEdgecore runs edgecore against o.Cloud and waits until it is ready
+// (its modules run; it may not have reached the cloud yet).
+func StartEdgecore(t T, o EdgecoreOptions) *Edgecore {
+	t.Helper()
+	if o.Health == "" {
+		o.Health = fmt.Sprintf("127.0.0.1:%d", FreePorts(t, 1)[0])
+	}
+	if o.PKIDir == "" {
+		o.PKIDir = t.TempDir()
+	}
+	if o.Transport == "" {
+		o.Transport = "websocket"
+	}
+	cfg := writeTempConfig(t, "edgecore.yaml", fmt.Sprintf(`apiVersion: config.tether.io/v1alpha1
+kind: EdgeCore
+nodeName: %s
+health: {address: %q}
+edgeHub:
+  server: 127.0.0.1
+  transport: %s
+  ports: {websocket: %d, quic: %d, https: %d}
+  token: %q
+  pkiDir: %q
+  keepalivePeriod: 2s
+  reconnectInitial: 200ms
+  reconnectMax: 2s
+`, o.NodeName, o.Health, o.Transport, o.Cloud.WebSocketPort, o.Cloud.QUICPort, o.Cloud.HTTPSPort, o.Token, o.PKIDir))
+	p := StartProcess(t, Command{Name: "edgecore-" + o.NodeName, Path: filepath.Join(o.Bin, "edgecore"), Args: []string{"--config", cfg}})
+	e := &Edgecore{Process: p, Health: "http://" + o.Health, PKIDir: o.PKIDir}
+	WaitHTTPReady(t, p, e.Health+"/readyz")
+	return e
+}
+
+// WaitLog waits until the process's log contains text.
+func WaitLog(t T, p *Process, timeout time.Duration, text string) {
+	t.Helper()
+	WaitFor(t, timeout, fmt.Sprintf("%q in the log of %s", text, p.LogPath), func() error {
+		b, err := os.ReadFile(p.LogPath)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(b), text) {
+			return fmt.Errorf("not yet; last lines:\n%s", p.Tail(5))
+		}
+		return nil
+	})
+}
+
+func writeTempConfig(t T, name, body string) string {
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+	return path
+}
