@@ -83,6 +83,10 @@ func testCASecretCreatedOnce(t *testing.T, cs kubernetes.Interface) {
 	if err != nil || again.Hash() != hashes[0] {
 		t.Errorf("a later start got %v, %v; want the same CA", again, err)
 	}
+	// Eleven years on, the ten-year CA has expired: an error, not a new CA.
+	if _, err := pki.EnsureCASecret(ctx, cs, ns, "tether-ca", time.Now().Add(11*365*24*time.Hour)); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("EnsureCASecret with an expired CA = %v, want an error", err)
+	}
 }
 
 func testCASecretGarbage(t *testing.T, cs kubernetes.Interface) {

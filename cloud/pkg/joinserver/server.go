@@ -115,7 +115,8 @@ func (s *Server) Name() string { return "joinserver" }
 // Group implements beehive.Module.
 func (s *Server) Group() string { return "joinserver" }
 
-// Addr is the address the server listens on (useful with port 0).
+// Addr is the address the server listens on (useful with port 0); nil
+// between a Start that has returned and the next Start, which binds again.
 func (s *Server) Addr() net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/tether-edge/tether/common/certs"
 )
@@ -42,10 +43,24 @@ func LoadCAFiles(certFile, keyFile string) (*certs.CA, error) {
 // tls.key, type kubernetes.io/tls), creating a new CA there (CACommonName,
 // valid CAValidity from now) when the Secret does not exist. When replicas
 // race, the loser of Create (AlreadyExists) reads the winner's Secret. A
-// Secret that exists but does not hold a valid CA is an error naming the
-// Secret and the problem; it is never overwritten.
+// Secret that exists but does not hold a valid CA, or holds one that has
+// expired by now, is an error naming the Secret and the problem; it is never
+// overwritten.
 func EnsureCASecret(ctx context.Context, client kubernetes.Interface, namespace, name string, now time.Time) (*certs.CA, error) {
 	secrets := client.CoreV1().Secrets(namespace)
+	ca, err := getOrCreateCA(ctx, secrets, namespace, name, now)
+	if err != nil {
+		return nil, err
+	}
+	if !now.Before(ca.Cert.NotAfter) {
+		return nil, fmt.Errorf("CA in secret %s/%s expired at %s: replace it (every node must then join again)",
+			namespace, name, ca.Cert.NotAfter.Format(time.RFC3339))
+	}
+	return ca, nil
+}
+
+// getOrCreateCA reads the CA Secret, creating it when it does not exist.
+func getOrCreateCA(ctx context.Context, secrets corev1client.SecretInterface, namespace, name string, now time.Time) (*certs.CA, error) {
 	s, err := secrets.Get(ctx, name, metav1.GetOptions{})
 	if err == nil {
 		return caFromSecret(s)

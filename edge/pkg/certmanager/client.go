@@ -57,7 +57,7 @@ func (m *Manager) tlsConfig(ca *x509.Certificate, withCert bool) *tls.Config {
 	roots.AddCert(ca)
 	cfg := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: roots, ServerName: m.server.Hostname()}
 	if withCert {
-		cfg.GetClientCertificate = m.ClientTLS("").GetClientCertificate
+		cfg.GetClientCertificate = m.clientCertificate
 	}
 	return cfg
 }

@@ -138,16 +138,20 @@ func (m *Manager) ClientTLS(serverName string) *tls.Config {
 	}
 	m.mu.Unlock()
 	return &tls.Config{
-		MinVersion: tls.VersionTLS13,
-		ServerName: serverName,
-		RootCAs:    pool,
-		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			if cur := m.Current(); cur != nil {
-				return cur, nil
-			}
-			return nil, errors.New("certmanager: no node certificate yet (Bootstrap first)")
-		},
+		MinVersion:           tls.VersionTLS13,
+		ServerName:           serverName,
+		RootCAs:              pool,
+		GetClientCertificate: m.clientCertificate,
 	}
+}
+
+// clientCertificate is a tls.Config.GetClientCertificate that presents the
+// current certificate.
+func (m *Manager) clientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	if cur := m.Current(); cur != nil {
+		return cur, nil
+	}
+	return nil, errors.New("certmanager: no node certificate yet (Bootstrap first)")
 }
 
 // setIdentity installs a CA and certificate and forgets the token.
