@@ -14,6 +14,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/tether-edge/tether/common/certs"
+
 	"github.com/tether-edge/tether/tests/testenv"
 )
 
@@ -72,7 +74,8 @@ func TestUnknownFieldIsNamed(t *testing.T) {
 	}
 }
 
-// The printed defaults, with the health port moved, start the binary; it
+// The printed defaults, with ports moved and paths and the cluster's
+// address made local (localize), start the binary; it
 // serves /readyz; SIGTERM stops it with exit status 0 within 5 s.
 func TestDefaultConfigRunsAndStopsOnSIGTERM(t *testing.T) {
 	bin := binDir
@@ -88,6 +91,7 @@ func TestDefaultConfigRunsAndStopsOnSIGTERM(t *testing.T) {
 				t.Fatalf("--defaultconfig printed invalid YAML: %v\n%s", err, defaults)
 			}
 			doc["health"] = map[string]any{"address": addr}
+			localize(t, doc)
 			if _, ok := doc["nodeName"]; ok {
 				doc["nodeName"] = "edge-e2e" // the test host's name need not be a valid node name
 			}
@@ -118,5 +122,41 @@ func TestDefaultConfigRunsAndStopsOnSIGTERM(t *testing.T) {
 				t.Errorf("log does not show a clean stop:\n%s", proc.Tail(20))
 			}
 		})
+	}
+}
+
+// localize points what the defaults take from a real deployment at this
+// test: cloudcore gets a CA in files, a kubeconfig (to an address nothing
+// listens on: nothing asks the apiserver before a node joins) and free
+// loopback ports; edgecore a temporary PKI folder.
+func localize(t *testing.T, doc map[string]any) {
+	dir := t.TempDir()
+	if hub, ok := doc["cloudHub"].(map[string]any); ok {
+		ca, err := certs.NewCA("e2e", time.Hour, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyPEM, err := ca.KeyPEM()
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(dir, "ca.crt"), ca.CertPEM)
+		write(t, filepath.Join(dir, "ca.key"), keyPEM)
+		write(t, filepath.Join(dir, "kubeconfig"), []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\nusers: [{name: u, user: {token: x}}]\n"))
+		doc["kubeAPI"].(map[string]any)["kubeconfig"] = filepath.Join(dir, "kubeconfig")
+		hub["ca"] = map[string]any{"certFile": filepath.Join(dir, "ca.crt"), "keyFile": filepath.Join(dir, "ca.key")}
+		ports := testenv.FreePorts(t, 3)
+		for i, name := range []string{"websocket", "quic", "https"} {
+			hub[name].(map[string]any)["address"] = fmt.Sprintf("127.0.0.1:%d", ports[i])
+		}
+	}
+	if hub, ok := doc["edgeHub"].(map[string]any); ok {
+		hub["pkiDir"] = dir
+	}
+}
+
+func write(t *testing.T, path string, b []byte) {
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

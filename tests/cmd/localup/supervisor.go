@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/tether-edge/tether/tests/testenv"
 )
@@ -48,14 +49,12 @@ func serve(ctx context.Context, dir, bin string) error {
 
 func startAll(t testenv.T, dir, bin string) state {
 	kube := testenv.StartKube(t, testenv.KubeOptions{Scheduler: true, ControllerManager: true})
-	cloudCfg := writeConfig(t, dir, "cloudcore.yaml", fmt.Sprintf(
-		"apiVersion: config.tether.io/v1alpha1\nkind: CloudCore\nhealth: {address: %q}\n", cloudHealth))
-	edgeCfg := writeConfig(t, dir, "edgecore.yaml", fmt.Sprintf(
-		"apiVersion: config.tether.io/v1alpha1\nkind: EdgeCore\nnodeName: %s\nhealth: {address: %q}\n", nodeName, edgeHealth))
-	cloud := testenv.StartProcess(t, testenv.Command{Name: "cloudcore", Path: filepath.Join(bin, "cloudcore"), Args: []string{"--config", cloudCfg}})
-	testenv.WaitHTTPReady(t, cloud, "http://"+cloudHealth+"/readyz")
-	edge := testenv.StartProcess(t, testenv.Command{Name: "edgecore", Path: filepath.Join(bin, "edgecore"), Args: []string{"--config", edgeCfg}})
-	testenv.WaitHTTPReady(t, edge, "http://"+edgeHealth+"/readyz")
+	cloud := testenv.StartCloudcore(t, testenv.CloudcoreOptions{Bin: bin, Kube: kube, Health: cloudHealth})
+	edge := testenv.StartEdgecore(t, testenv.EdgecoreOptions{
+		Bin: bin, Cloud: cloud, NodeName: nodeName, Health: edgeHealth,
+		Token: cloud.JoinToken(t, time.Hour),
+	})
+	testenv.WaitLog(t, edge.Process, time.Minute, "in sync with the cloud")
 	return state{
 		Kubeconfig:   kube.Kubeconfig,
 		APIServer:    kube.Host,
@@ -66,14 +65,6 @@ func startAll(t testenv.T, dir, bin string) state {
 		EdgecoreLog:  edge.LogPath,
 		LogDir:       filepath.Join(dir, "run"),
 	}
-}
-
-func writeConfig(t testenv.T, dir, name, body string) string {
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatalf("write %s: %v", path, err)
-	}
-	return path
 }
 
 func writeJSON(path string, v any) error {

@@ -1,0 +1,113 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tether-edge/tether/common/message"
+	"github.com/tether-edge/tether/common/objsync"
+	"github.com/tether-edge/tether/common/tunnel"
+)
+
+// session is one simulated session's protocol state: it is the session's
+// Outbox (all it ever sends is the ack of the sync stream) and its
+// Receive. A new session starts at sequence number 1.
+type session struct {
+	ready    chan struct{} // wakes the writer; capacity 1
+	onSynced func()        // called once, when the OpSynced marker arrives
+
+	// mu guards the fields below.
+	mu     sync.Mutex
+	in     objsync.Inbound
+	ackDue bool
+	marker bool // the OpSynced marker arrived
+}
+
+func newSession(onSynced func()) *session {
+	return &session{ready: make(chan struct{}, 1), onSynced: onSynced}
+}
+
+// Ready implements tunnel.Outbox.
+func (s *session) Ready() <-chan struct{} { return s.ready }
+
+// Pull implements tunnel.Outbox: the cumulative ack of every sync message
+// received so far, when one is owed.
+func (s *session) Pull(buf []message.Message, max int) []message.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ackDue && len(buf) < max {
+		buf = append(buf, tunnel.Ack(Source, s.in.Last()))
+		s.ackDue = false
+	}
+	return buf
+}
+
+// receive takes one message from cloudcore: sync messages are sequenced
+// and acknowledged (a gap ends the session, as on a real edge), and the
+// OpSynced marker is noted; everything else is ignored.
+func (s *session) receive(_ context.Context, m message.Message) error {
+	if tunnel.Classify(m) != tunnel.KindSequenced {
+		return nil
+	}
+	s.mu.Lock()
+	fresh, err := s.in.Check(m.Header.Seq)
+	if err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("sync message %s: %w", m.Route.Operation, err)
+	}
+	marker := fresh && m.Route.Operation == objsync.OpSynced && !s.marker
+	if marker {
+		s.marker = true
+	}
+	s.ackDue = true
+	s.mu.Unlock()
+	if marker {
+		s.onSynced()
+	}
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// synced reports whether the OpSynced marker arrived.
+func (s *session) synced() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.marker
+}
+
+// backoff is edgehub's wait between attempts: each wait is drawn from the
+// upper half of the current step, which doubles up to max.
+type backoff struct {
+	initial, max, next time.Duration
+	jitter             func() float64
+}
+
+func newBackoff(initial, max time.Duration, jitter func() float64) *backoff {
+	return &backoff{initial: initial, max: max, next: initial, jitter: jitter}
+}
+
+func (b *backoff) reset() { b.next = b.initial }
+
+// delay returns the next wait and doubles the step up to max.
+func (b *backoff) delay() time.Duration {
+	d := time.Duration(float64(b.next) * (0.5 + 0.5*b.jitter()))
+	b.next = min(2*b.next, b.max)
+	return d
+}
+
+// wait sleeps for the next delay; false means ctx ended first.
+func (b *backoff) wait(ctx context.Context) bool {
+	t := time.NewTimer(b.delay())
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
