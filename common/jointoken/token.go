@@ -102,11 +102,14 @@ func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("id", t.ID), slog.String("caHash", t.CAHash))
 }
 
-// checkCredential checks the id and secret parts; its errors may show the
-// id but never the secret.
+// checkCredential checks the id and secret parts. Its errors quote neither:
+// parts given in the wrong order would put the secret where the id belongs.
 func checkCredential(id, secret string) error {
-	if len(id) != IDLength || !inAlphabet(id) {
-		return fmt.Errorf("id %q: want %d characters of [a-z0-9]", id, IDLength)
+	if len(id) != IDLength {
+		return fmt.Errorf("id: %d characters, want %d", len(id), IDLength)
+	}
+	if !inAlphabet(id) {
+		return errors.New("id: characters outside [a-z0-9]")
 	}
 	if len(secret) != SecretLength {
 		return fmt.Errorf("secret: %d characters, want %d", len(secret), SecretLength)
