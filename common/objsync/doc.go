@@ -28,12 +28,14 @@
 // # Edge to cloud: StatusQueue and StatusFilter
 //
 // Statuses are level-triggered. StatusQueue keeps the latest status per key
-// with a per-key version that only grows (Put), keeps them across
-// disconnects, and hands them out sequenced with the same window rule;
-// a status leaves the queue only when acknowledged and not superseded.
-// StatusFilter, on the cloud, drops a status whose version is not newer than
-// the last one delivered for its key, so a resent or older status never
-// overwrites a newer one.
+// (its version is the producer's Header.Timestamp; an older one never
+// replaces a newer), keeps them across disconnects, and hands them out
+// sequenced with the same window rule; a status leaves the queue only when
+// acknowledged and not superseded. StatusFilter, on the cloud, drops a
+// status older than the last one delivered for its key, so a late resend
+// never overwrites a newer status. Ties are delivered: statuses are
+// idempotent levels, and a restarted edge's clock never goes back to make
+// its new statuses look old.
 //
 // # Sessions
 //

@@ -160,11 +160,13 @@ func TestStatusQueueKeepsLatestAcrossDisconnects(t *testing.T) {
 		t.Fatalf("Next = %+v, %v; want the status of 20 as seq 1", m, ok)
 	}
 	q.Disconnect() // lost in flight
-	put(20)        // same millisecond: gets version 21
+	if !put(20) {  // made in the same millisecond: the later one wins
+		t.Fatal("a status as new as the kept one was dropped")
+	}
 	q.Connect()
 	m, _ = q.Next()
-	if m.Header.Timestamp != 21 || m.Header.Seq != 1 {
-		t.Fatalf("after reconnect Next = %+v; want version 21, seq 1", m)
+	if m.Header.Timestamp != 20 || m.Header.Seq != 1 {
+		t.Fatalf("after reconnect Next = %+v; want the status of 20 again as seq 1", m)
 	}
 	if err := q.Ack(1); err != nil || q.Len() != 0 {
 		t.Fatalf("Ack: %v, Len %d", err, q.Len())
@@ -183,7 +185,10 @@ func TestStatusFilterForgetsOldestHalf(t *testing.T) {
 		t.Fatalf("filter holds %d keys, bound is 4", len(f.last))
 	}
 	e := message.Resource{Type: "t", Name: "e"}
-	if f.Admit(message.Message{Header: message.Header{Timestamp: 5}, Route: message.Route{Resource: e}}) {
-		t.Fatal("a resent status was admitted again")
+	if f.Admit(message.Message{Header: message.Header{Timestamp: 4}, Route: message.Route{Resource: e}}) {
+		t.Fatal("an older status was admitted")
+	}
+	if !f.Admit(message.Message{Header: message.Header{Timestamp: 5}, Route: message.Route{Resource: e}}) {
+		t.Fatal("a status as new as the last was refused")
 	}
 }

@@ -135,7 +135,7 @@ func (w *world) makeStatus() {
 		m.Header.Timestamp -= 5 // a late, stale status: must be dropped
 	}
 	if w.statuses.Put(m) {
-		w.made[k] = max(w.made[k], w.statuses.versions[k])
+		w.made[k] = max(w.made[k], m.Header.Timestamp)
 	}
 }
 
@@ -308,7 +308,7 @@ func (w *world) check() error {
 			return fmt.Errorf("status %s: cloud got versions %v, newest made %d", k.Name, got, newest)
 		}
 		for i := 1; i < len(got); i++ {
-			if got[i] <= got[i-1] {
+			if got[i] < got[i-1] {
 				return fmt.Errorf("status %s: version %d delivered after %d", k.Name, got[i], got[i-1])
 			}
 		}

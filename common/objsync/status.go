@@ -11,50 +11,51 @@ import (
 // cloud: the latest status per key (its Route.Resource), kept until the
 // cloud acknowledges it or a newer one replaces it, across disconnects.
 //
-// Each status carries its version in Header.Timestamp. Put makes versions
-// grow per key, so the cloud's StatusFilter can tell newer from older.
+// A status's version is its Header.Timestamp, the time its producer made
+// it. The cloud's StatusFilter drops a status older than one it delivered
+// for the same key; a status as old as that one is delivered (statuses are
+// idempotent levels, so a repeat is harmless, and two made in the same
+// millisecond arrive in the order they were put).
 type StatusQueue struct {
 	// latest is the newest status not yet acknowledged, per key.
-	latest map[message.Resource]message.Message
-	// versions is the last version given out per key; it outlives latest
-	// so that versions keep growing after an ack.
-	versions  map[message.Resource]int64
+	latest map[message.Resource]pendingStatus
+	// puts numbers every status kept, to tell them apart in acks.
+	puts      uint64
 	dirty     keyQueue
 	win       window[statusSent]
 	connected bool
 }
 
+type pendingStatus struct {
+	m   message.Message
+	put uint64
+}
+
 type statusSent struct {
-	key     message.Resource
-	version int64
+	key message.Resource
+	put uint64
 }
 
 // NewStatusQueue returns an empty queue; window is how many statuses may
 // await acknowledgement (0 means DefaultWindow).
 func NewStatusQueue(window int) *StatusQueue {
 	return &StatusQueue{
-		latest:   make(map[message.Resource]message.Message),
-		versions: make(map[message.Resource]int64),
-		win:      newWindow[statusSent](window),
+		latest: make(map[message.Resource]pendingStatus),
+		win:    newWindow[statusSent](window),
 	}
 }
 
-// Put queues m as the latest status for m.Route.Resource. A status older
-// than the last one put for its key (a smaller Header.Timestamp) is dropped
-// and Put returns false. One as old as the last gets the next version, so
-// the later of two statuses made in the same millisecond wins. Put reports
-// whether m was kept, and so whether the caller should wake its sender.
+// Put keeps m as the latest status for m.Route.Resource, unless the one
+// kept is newer (a larger Header.Timestamp): then m is dropped and Put
+// returns false. Put reports whether m was kept, and so whether the caller
+// should wake its sender.
 func (q *StatusQueue) Put(m message.Message) bool {
 	key := m.Route.Resource
-	last, seen := q.versions[key]
-	switch {
-	case seen && m.Header.Timestamp < last:
+	if cur, ok := q.latest[key]; ok && m.Header.Timestamp < cur.m.Header.Timestamp {
 		return false
-	case seen && m.Header.Timestamp == last:
-		m.Header.Timestamp = last + 1
 	}
-	q.versions[key] = m.Header.Timestamp
-	q.latest[key] = m
+	q.puts++
+	q.latest[key] = pendingStatus{m: m, put: q.puts}
 	if q.connected {
 		q.dirty.push(key)
 	}
@@ -71,7 +72,7 @@ func (q *StatusQueue) Connect() {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b message.Resource) int {
-		return cmp.Compare(q.latest[a].Header.Timestamp, q.latest[b].Header.Timestamp)
+		return cmp.Compare(q.latest[a].put, q.latest[b].put)
 	})
 	for _, k := range keys {
 		q.dirty.push(k)
@@ -97,11 +98,12 @@ func (q *StatusQueue) Next() (message.Message, bool) {
 		if !ok {
 			return message.Message{}, false
 		}
-		m, ok := q.latest[key]
+		p, ok := q.latest[key]
 		if !ok {
 			continue
 		}
-		m.Header.Seq = q.win.add(statusSent{key: key, version: m.Header.Timestamp})
+		m := p.m
+		m.Header.Seq = q.win.add(statusSent{key: key, put: p.put})
 		return m, true
 	}
 }
@@ -113,7 +115,7 @@ func (q *StatusQueue) Ack(seq uint64) error {
 		return nil
 	}
 	return q.win.ack(seq, func(s statusSent) {
-		if m, ok := q.latest[s.key]; ok && m.Header.Timestamp == s.version {
+		if p, ok := q.latest[s.key]; ok && p.put == s.put {
 			delete(q.latest, s.key)
 		}
 	})
@@ -125,8 +127,8 @@ func (q *StatusQueue) Len() int { return len(q.latest) }
 // Pending returns the kept statuses, for persisting them.
 func (q *StatusQueue) Pending() []message.Message {
 	out := make([]message.Message, 0, len(q.latest))
-	for _, m := range q.latest {
-		out = append(out, m)
+	for _, p := range q.latest {
+		out = append(out, p.m)
 	}
 	return out
 }
@@ -134,8 +136,8 @@ func (q *StatusQueue) Pending() []message.Message {
 // DefaultFilterKeys bounds a StatusFilter when NewStatusFilter gets 0.
 const DefaultFilterKeys = 1 << 16
 
-// StatusFilter is the cloud's guard, per node, against a status that is not
-// newer than the last one delivered for its key. It remembers up to a
+// StatusFilter is the cloud's guard, per node, against a status older than
+// the last one delivered for its key. It remembers up to a
 // bound of keys; past it, it forgets the half with the oldest versions.
 type StatusFilter struct {
 	max  int
@@ -151,11 +153,11 @@ func NewStatusFilter(maxKeys int) *StatusFilter {
 	return &StatusFilter{max: maxKeys, last: make(map[message.Resource]int64)}
 }
 
-// Admit reports whether m is newer than the last status admitted for its
-// key, and if so remembers it.
+// Admit reports whether m is at least as new as the last status admitted
+// for its key, and if so remembers it.
 func (f *StatusFilter) Admit(m message.Message) bool {
 	key, v := m.Route.Resource, m.Header.Timestamp
-	if last, ok := f.last[key]; ok && v <= last {
+	if last, ok := f.last[key]; ok && v < last {
 		return false
 	}
 	f.last[key] = v

@@ -356,4 +356,118 @@ func TestTunnelEdgeRestartMidSync(t *testing.T) {
 	}
 }
 
-var _ = rand.IntN
+// proxied puts a fault-injecting proxy between edge and cloud; freeze
+// black-holes it (a peer that stops reading and writing).
+func proxied(t *testing.T, c *tt.Cloud, transport string) (addr string, freeze, thaw func()) {
+	if transport == tunnel.TransportQUIC {
+		p := testenv.StartUDPProxy(t, c.QUICAddr, testenv.ProxyOptions{})
+		return p.Addr(), p.Freeze, p.Thaw
+	}
+	p := testenv.StartTCPProxy(t, c.WebSocketAddr, testenv.ProxyOptions{})
+	return p.Addr(), p.Freeze, p.Thaw
+}
+
+func connected(h *cloudhub.Hub, node string) bool {
+	for _, n := range h.Connected() {
+		if n == node {
+			return true
+		}
+	}
+	return false
+}
+
+// A peer that goes silent (it stops reading and writing, the connection
+// stays open) is found by both ends within twice the keepalive period, and
+// the edge resyncs once the path is back.
+func TestTunnelHalfOpenDetection(t *testing.T) {
+	const keepalive = 300 * time.Millisecond
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			p := tt.NewPKI(t)
+			cloud := tt.StartCloud(t, p, tt.CloudOptions{KeepalivePeriod: keepalive})
+			addr, freeze, thaw := proxied(t, cloud, transport)
+			want := desired{}
+			want.set(t, cloud, "edge-1", "a", "ua", "1")
+			edge := tt.StartEdge(t, p, tt.EdgeOptions{Cert: p.NodeCert(t, "edge-1"), Transport: transport, Address: addr, KeepalivePeriod: keepalive})
+			testenv.WaitFor(t, 10*time.Second, "first sync", func() error { return want.heldBy(edge.Store) })
+
+			freeze()
+			frozen := time.Now()
+			testenv.WaitFor(t, 4*keepalive+2*time.Second, "both ends drop the silent session", func() error {
+				if connected(cloud.Hub, "edge-1") || edge.Hub.Connected() {
+					return fmt.Errorf("cloud connected %v, edge connected %v", connected(cloud.Hub, "edge-1"), edge.Hub.Connected())
+				}
+				return nil
+			})
+			t.Logf("%s: silent peer dropped after %s (keepalive %s)", transport, time.Since(frozen).Round(10*time.Millisecond), keepalive)
+
+			want.set(t, cloud, "edge-1", "b", "ub", "1") // changed while cut off
+			thaw()
+			testenv.WaitFor(t, 15*time.Second, "resync after the path returns", func() error { return want.heldBy(edge.Store) })
+		})
+	}
+}
+
+// Randomised end to end: many rounds of desired-set changes, statuses and
+// broken connections (cut by the proxy over WebSocket; edge restarts over
+// QUIC) still leave the edge holding exactly the desired set and the cloud
+// the latest status of every key.
+func TestTunnelConvergesUnderRandomFaults(t *testing.T) {
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			seed := uint64(time.Now().UnixNano())
+			t.Logf("seed %d", seed)
+			rng := rand.New(rand.NewPCG(seed, 1))
+			p := tt.NewPKI(t)
+			cloud := tt.StartCloud(t, p, tt.CloudOptions{SyncWindow: 4})
+			cert := p.NodeCert(t, "edge-1")
+			addr, cut := cloud.WebSocketAddr, func() {}
+			if transport == tunnel.TransportWebSocket {
+				proxy := testenv.StartTCPProxy(t, cloud.WebSocketAddr, testenv.ProxyOptions{})
+				addr, cut = proxy.Addr(), proxy.CutAll
+			} else {
+				addr = cloud.QUICAddr
+			}
+			edge := tt.StartEdge(t, p, tt.EdgeOptions{Cert: cert, Transport: transport, Address: addr})
+			want := desired{}
+			lastStatus := map[string]string{}
+			for round := range 40 {
+				for range rng.IntN(30) {
+					name := fmt.Sprintf("cm-%d", rng.IntN(25))
+					if _, ok := want[tt.Key(name)]; ok && rng.IntN(3) == 0 {
+						want.delete(t, cloud, "edge-1", name)
+					} else {
+						want.set(t, cloud, "edge-1", name, fmt.Sprintf("u-%s-%d", name, rng.IntN(2)), fmt.Sprint(round))
+					}
+				}
+				for range rng.IntN(5) {
+					name := fmt.Sprintf("pod-%d", rng.IntN(5))
+					value := fmt.Sprintf("round-%d", round)
+					lastStatus[name] = value
+					edge.Status(t, message.Resource{Namespace: "default", Type: "podstatus", Name: name}, []byte(value))
+				}
+				switch {
+				case rng.IntN(3) == 0 && transport == tunnel.TransportWebSocket:
+					cut()
+				case rng.IntN(6) == 0 && transport == tunnel.TransportQUIC:
+					edge.Stop()
+					edge = tt.StartEdge(t, p, tt.EdgeOptions{Cert: cert, Transport: transport, Address: addr, Store: edge.Store})
+					lastStatus = map[string]string{} // statuses of a stopped edgecore live on in MetaManager, not here
+				}
+			}
+			testenv.WaitFor(t, 30*time.Second, "convergence", func() error { return want.heldBy(edge.Store) })
+			testenv.WaitFor(t, 30*time.Second, "latest statuses", func() error {
+				latest := map[string]string{}
+				for _, m := range cloud.Source.Received() {
+					latest[m.Route.Resource.Name] = string(m.Content)
+				}
+				for name, v := range lastStatus {
+					if latest[name] != v {
+						return fmt.Errorf("%s: cloud has %q, edge last sent %q", name, latest[name], v)
+					}
+				}
+				return nil
+			})
+		})
+	}
+}
