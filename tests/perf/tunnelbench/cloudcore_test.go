@@ -1,0 +1,182 @@
+package tunnelbench
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tether-edge/tether/common/certs"
+	"github.com/tether-edge/tether/common/config"
+	"github.com/tether-edge/tether/tests/testenv"
+)
+
+const (
+	// nodeLimit is cloudcore's cloudHub.nodeLimit in these figures.
+	nodeLimit = 6000
+	// settleWindow is how long RSS must not grow before it is read.
+	settleWindow = 2 * time.Second
+	// settleTimeout bounds the wait for RSS to settle.
+	settleTimeout = time.Minute
+	// settleSlack is growth that does not count as growing: 1%.
+	settleSlack = 0.01
+)
+
+// cloudcoreBinary builds cloudcore once per process.
+func (e *processEnv) cloudcoreBinary(b *testing.B) string {
+	b.Helper()
+	if e.cloudcoreBin != "" {
+		return e.cloudcoreBin
+	}
+	bin := filepath.Join(e.dir, "cloudcore")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/tether-edge/tether/cloud/cmd/cloudcore")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build cloudcore: %v\n%s", err, out)
+	}
+	e.cloudcoreBin = bin
+	return bin
+}
+
+// cloudcore is a real cloudcore process beside a real kube-apiserver, with
+// its CA in files, WebSocket only, and a config it can be restarted with.
+type cloudcore struct {
+	// CA signs cloudcore's serving certificate and the nodes' certificates.
+	CA *certs.CA
+	// WebSocketAddr is where nodes dial.
+	WebSocketAddr string
+	Proc          *testenv.Process
+	cmd           testenv.Command
+	readyURL      string
+}
+
+// startCloudcore starts etcd, kube-apiserver and cloudcore, and returns
+// once cloudcore is ready. Cleanup stops them.
+func startCloudcore(b *testing.B, bin string) *cloudcore {
+	b.Helper()
+	kube := testenv.StartKube(b, testenv.KubeOptions{})
+	dir := b.TempDir()
+	ca, err := certs.NewCA("tether-bench-ca", 24*time.Hour, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	keyPEM, err := ca.KeyPEM()
+	if err != nil {
+		b.Fatal(err)
+	}
+	caCert, caKey := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key")
+	writeFile(b, caCert, ca.CertPEM)
+	writeFile(b, caKey, keyPEM)
+
+	ports := testenv.FreePorts(b, 2)
+	cfg := config.DefaultCloudCore()
+	cfg.Logging.Level = "warn"
+	cfg.Health.Address = fmt.Sprintf("127.0.0.1:%d", ports[1])
+	cfg.KubeAPI.Kubeconfig = kube.Kubeconfig
+	cfg.CloudHub.CA = config.CASource{CertFile: caCert, KeyFile: caKey}
+	cfg.CloudHub.WebSocket = config.Listener{Enable: true, Address: fmt.Sprintf("127.0.0.1:%d", ports[0])}
+	cfg.CloudHub.QUIC.Enable = false
+	cfg.CloudHub.HTTPS.Enable = false
+	cfg.CloudHub.NodeLimit = nodeLimit
+	yaml, err := cfg.YAML()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "cloudcore.yaml")
+	writeFile(b, cfgPath, yaml)
+
+	c := &cloudcore{
+		CA:            ca,
+		WebSocketAddr: cfg.CloudHub.WebSocket.Address,
+		cmd:           testenv.Command{Name: "cloudcore", Path: bin, Args: []string{"--config", cfgPath}},
+		readyURL:      "http://" + cfg.Health.Address + "/readyz",
+	}
+	c.Start(b)
+	return c
+}
+
+// Start starts cloudcore (again) and waits until it is ready.
+func (c *cloudcore) Start(b *testing.B) {
+	b.Helper()
+	c.Proc = testenv.StartProcess(b, c.cmd)
+	testenv.WaitHTTPReady(b, c.Proc, c.readyURL)
+}
+
+// Stop sends cloudcore SIGTERM and waits for it to exit.
+func (c *cloudcore) Stop(b *testing.B) {
+	b.Helper()
+	if err := c.Proc.Stop(); err != nil {
+		b.Fatalf("stop cloudcore: %v", err)
+	}
+}
+
+// RSS is cloudcore's resident set size in bytes (VmRSS).
+func (c *cloudcore) RSS(b *testing.B) int64 {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.Proc.Pid()))
+	if err != nil {
+		b.Fatalf("read cloudcore's status: %v", err)
+	}
+	rss, err := vmRSS(data)
+	if err != nil {
+		b.Fatalf("cloudcore's status: %v", err)
+	}
+	return rss
+}
+
+// vmRSS reads VmRSS from the text of /proc/<pid>/status, in bytes.
+func vmRSS(status []byte) (int64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(rest) // "123456 kB"
+		if len(fields) != 2 || fields[1] != "kB" {
+			return 0, fmt.Errorf("VmRSS line %q", sc.Text())
+		}
+		kib, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("VmRSS line %q: %w", sc.Text(), err)
+		}
+		return kib << 10, nil
+	}
+	return 0, fmt.Errorf("no VmRSS line")
+}
+
+// SettledRSS polls RSS until it has not grown past its peak by more than
+// settleSlack for settleWindow, and returns the last reading. After
+// settleTimeout it returns the last reading and logs that it never settled.
+func (c *cloudcore) SettledRSS(b *testing.B) int64 {
+	b.Helper()
+	tick := time.NewTicker(100 * time.Millisecond) // memory has no event to wait on: sample it
+	defer tick.Stop()
+	start := time.Now()
+	peak, peakAt := c.RSS(b), start
+	for {
+		<-tick.C
+		now, rss := time.Now(), c.RSS(b)
+		if float64(rss) > float64(peak)*(1+settleSlack) {
+			peak, peakAt = rss, now
+		} else if now.Sub(peakAt) >= settleWindow {
+			return rss
+		}
+		if now.Sub(start) > settleTimeout {
+			b.Logf("cloudcore's RSS still growing after %v: %d MiB, peak %d MiB", settleTimeout, rss>>20, peak>>20)
+			return rss
+		}
+	}
+}
+
+func writeFile(b *testing.B, path string, data []byte) {
+	b.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+}

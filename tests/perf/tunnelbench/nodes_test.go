@@ -1,0 +1,94 @@
+package tunnelbench
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tether-edge/tether/tests/perf/simulator"
+)
+
+const (
+	// connectTimeout bounds the wait for every simulated node to sync.
+	connectTimeout = 5 * time.Minute
+	// disconnectTimeout bounds the wait for every session to end after
+	// cloudcore stops.
+	disconnectTimeout = time.Minute
+)
+
+// benchNodesRSS measures cloudcore's RSS with n simulated nodes connected:
+// the total (MB, 2^20 bytes) and what each node added (KiB/node).
+func benchNodesRSS(b *testing.B, e *processEnv, n int) []metric {
+	cc, sim := connectFleet(b, e, n)
+	before := cc.rssBefore
+	after := cc.SettledRSS(b)
+	b.Logf("cloudcore RSS %d MiB idle, %d MiB with %d nodes; %v", before>>20, after>>20, n, sim.Stats())
+	return []metric{
+		{float64(after) / (1 << 20), "MB"},
+		{float64(after-before) / 1024 / float64(n), "KiB/node"},
+	}
+}
+
+// benchReconnect measures the seconds from starting cloudcore again after a
+// SIGTERM until each of n simulated nodes has a new session that received
+// its OpSynced marker.
+func benchReconnect(b *testing.B, e *processEnv, n int) []metric {
+	cc, sim := connectFleet(b, e, n)
+	cc.Stop(b)
+	waitFleet(b, sim, disconnectTimeout, 10*time.Millisecond, "every session to end", func(s simulator.Stats) bool {
+		return s.Connected == 0
+	})
+	start := time.Now()
+	cc.Start(b)
+	ready := time.Since(start)
+	waitFleet(b, sim, connectTimeout, 5*time.Millisecond, "every node to sync again", func(s simulator.Stats) bool {
+		return s.Synced == n
+	})
+	took := time.Since(start)
+	b.Logf("cloudcore ready %v after the restart; %d nodes synced after %v; %v", ready.Round(time.Millisecond), n, took.Round(time.Millisecond), sim.Stats())
+	return []metric{{took.Seconds(), "s"}}
+}
+
+// fleetCloudcore is a cloudcore with its RSS before any node connected.
+type fleetCloudcore struct {
+	*cloudcore
+	rssBefore int64
+}
+
+// connectFleet starts cloudcore, notes its settled RSS, then connects n
+// simulated nodes and waits until every one has synced. Cleanup stops the
+// nodes, then cloudcore.
+func connectFleet(b *testing.B, e *processEnv, n int) (*fleetCloudcore, *simulator.Simulator) {
+	b.Helper()
+	cc := startCloudcore(b, e.cloudcoreBinary(b))
+	certs, err := simulator.IssueCerts(cc.CA, "sim", n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	before := cc.SettledRSS(b)
+	start := time.Now()
+	sim, err := simulator.Start(simulator.Options{Address: cc.WebSocketAddr, Roots: cc.CA.Pool(), Certs: certs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(sim.Stop)
+	waitFleet(b, sim, connectTimeout, 10*time.Millisecond, "every node to sync", func(s simulator.Stats) bool {
+		return s.Synced == n
+	})
+	b.Logf("%d nodes connected and synced in %v", n, time.Since(start).Round(time.Millisecond))
+	return &fleetCloudcore{cloudcore: cc, rssBefore: before}, sim
+}
+
+// waitFleet polls the simulator's counters every `every` until cond holds,
+// failing after timeout.
+func waitFleet(b *testing.B, sim *simulator.Simulator, timeout, every time.Duration, what string, cond func(simulator.Stats) bool) {
+	b.Helper()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	deadline := time.Now().Add(timeout)
+	for !cond(sim.Stats()) {
+		if time.Now().After(deadline) {
+			b.Fatalf("waited %v for %s: %v", timeout, what, sim.Stats())
+		}
+		<-tick.C
+	}
+}
