@@ -471,3 +471,36 @@ func TestTunnelConvergesUnderRandomFaults(t *testing.T) {
 		})
 	}
 }
+
+// A node can only answer requests sent to it: a response forged by another
+// node for a request it never saw is dropped.
+func TestTunnelResponsesOnlyFromTheAskedNode(t *testing.T) {
+	p := tt.NewPKI(t)
+	cloud := tt.StartCloud(t, p, tt.CloudOptions{})
+	a := rawSession(t, p, tunnel.TransportWebSocket, cloud.WebSocketAddr, "node-a")
+	b := rawSession(t, p, tunnel.TransportWebSocket, cloud.WebSocketAddr, "node-b")
+	readUntil(t, a, objsync.OpSynced)
+	readUntil(t, b, objsync.OpSynced)
+
+	answer := make(chan message.Message, 1)
+	go func() {
+		req := message.New(tt.SourceName, cloudhub.Name, message.OpQuery, tt.Key("q").OnNode("node-b"), nil)
+		resp, err := cloud.Bus.SendSync(context.Background(), req, 10*time.Second)
+		if err != nil {
+			resp.Content = []byte(err.Error())
+		}
+		answer <- resp
+	}()
+	req := readUntil(t, b, message.OpQuery)
+	forged := req.Response("probe", message.OpResponse, []byte("forged"))
+	if err := a.Write([]message.Message{forged}); err != nil {
+		t.Fatal(err)
+	}
+	genuine := req.Response("probe", message.OpResponse, []byte("genuine"))
+	if err := b.Write([]message.Message{genuine}); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-answer; string(got.Content) != "genuine" {
+		t.Fatalf("the cloud module got %q, want node-b's answer", got.Content)
+	}
+}
