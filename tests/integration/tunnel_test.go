@@ -493,8 +493,25 @@ func TestTunnelResponsesOnlyFromTheAskedNode(t *testing.T) {
 	}()
 	req := readUntil(t, b, message.OpQuery)
 	forged := req.Response("probe", message.OpResponse, []byte("forged"))
-	if err := a.Write([]message.Message{forged}); err != nil {
+	// A status after the forgery: once it is delivered, so was the forgery
+	// (a session's messages are handled in order).
+	marker := message.New("probe", "", message.OpUpdate, tt.Key("marker"), []byte("after-forgery"))
+	marker.Route.Group, marker.Header.Seq = tt.SourceName, 1
+	if err := a.Write([]message.Message{forged, marker}); err != nil {
 		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 10*time.Second, "node-a's messages handled", func() error {
+		for _, m := range cloud.Source.Received() {
+			if string(m.Content) == "after-forgery" {
+				return nil
+			}
+		}
+		return errors.New("not yet")
+	})
+	select {
+	case got := <-answer:
+		t.Fatalf("the cloud module got %q before node-b answered", got.Content)
+	default:
 	}
 	genuine := req.Response("probe", message.OpResponse, []byte("genuine"))
 	if err := b.Write([]message.Message{genuine}); err != nil {
