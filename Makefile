@@ -41,8 +41,9 @@ test-integration:
 test-e2e:
 	$(GO) test -count=1 -timeout 20m ./tests/e2e/...
 
-## bench: every figure as "BENCH <name> <value> <unit>"; BENCH=<prefix> selects
-bench:
+## bench: every figure as "BENCH <name> <value> <unit>"; BENCH=<prefix> selects.
+## The tunnel figures start etcd and kube-apiserver, so deps come first.
+bench: deps
 	$(GO) run ./tests/perf/cmd/bench -prefix '$(BENCH)' -benchtime $(BENCHTIME)
 
 ## up: control plane, cloudcore and edgecore on this machine; down stops them
