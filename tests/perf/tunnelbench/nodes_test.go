@@ -1,6 +1,8 @@
 package tunnelbench
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,18 +35,27 @@ func benchNodesRSS(b *testing.B, e *processEnv, n int) []metric {
 // its OpSynced marker.
 func benchReconnect(b *testing.B, e *processEnv, n int) []metric {
 	cc, sim := connectFleet(b, e, n)
+	stopping := time.Now()
 	cc.Stop(b)
+	stopped := time.Since(stopping)
 	waitFleet(b, sim, disconnectTimeout, 10*time.Millisecond, "every session to end", func(s simulator.Stats) bool {
 		return s.Connected == 0
 	})
 	start := time.Now()
 	cc.Start(b)
 	ready := time.Since(start)
+	var progress []string // when a quarter, half, ... of the nodes had synced
+	marks := []int{n / 4, n / 2, n * 3 / 4, n * 9 / 10, n * 99 / 100}
 	waitFleet(b, sim, connectTimeout, 5*time.Millisecond, "every node to sync again", func(s simulator.Stats) bool {
+		for len(marks) > 0 && s.Synced >= marks[0] {
+			progress = append(progress, fmt.Sprintf("%d by %v", marks[0], time.Since(start).Round(10*time.Millisecond)))
+			marks = marks[1:]
+		}
 		return s.Synced == n
 	})
 	took := time.Since(start)
-	b.Logf("cloudcore ready %v after the restart; %d nodes synced after %v; %v", ready.Round(time.Millisecond), n, took.Round(time.Millisecond), sim.Stats())
+	b.Logf("cloudcore took %v to stop, was ready %v after the restart; synced %s; all %d after %v; %v",
+		stopped.Round(time.Millisecond), ready.Round(time.Millisecond), strings.Join(progress, ", "), n, took.Round(time.Millisecond), sim.Stats())
 	return []metric{{took.Seconds(), "s"}}
 }
 
