@@ -1,7 +1,9 @@
 package tunnelbench
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -48,14 +50,18 @@ func benchObjects(b *testing.B, transport string, oneWay time.Duration) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "objects/s")
 }
 
-// objects returns n distinct objects of objectSize bytes.
+// objects returns n distinct objects of objectSize bytes. Each is the
+// first one's JSON with its own uid, which has the same length.
 func objects(n int) (keys []message.Resource, uids []string, contents [][]byte) {
-	pad := objectSize - len(tt.Object(fmt.Sprintf("uid-%08d", 0), 0))
+	uid := func(i int) string { return fmt.Sprintf("uid-%08d", i) }
+	tmpl := tt.Object(uid(0), objectSize-len(tt.Object(uid(0), 0)))
+	at := bytes.Index(tmpl, []byte(uid(0)))
 	keys, uids, contents = make([]message.Resource, n), make([]string, n), make([][]byte, n)
 	for i := range n {
-		uids[i] = fmt.Sprintf("uid-%08d", i)
+		uids[i] = uid(i)
 		keys[i] = tt.Key(fmt.Sprintf("obj-%08d", i))
-		contents[i] = tt.Object(uids[i], pad)
+		contents[i] = slices.Clone(tmpl)
+		copy(contents[i][at:], uids[i])
 	}
 	return keys, uids, contents
 }
