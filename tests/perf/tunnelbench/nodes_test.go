@@ -3,6 +3,7 @@ package tunnelbench
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,6 +71,7 @@ type fleetCloudcore struct {
 // nodes, then cloudcore.
 func connectFleet(b *testing.B, e *processEnv, n int) (*fleetCloudcore, *simulator.Simulator) {
 	b.Helper()
+	requireFiles(b, n)
 	cc := startCloudcore(b, e.cloudcoreBinary(b))
 	certs, err := simulator.IssueCerts(cc.CA, "sim", n)
 	if err != nil {
@@ -87,6 +89,20 @@ func connectFleet(b *testing.B, e *processEnv, n int) (*fleetCloudcore, *simulat
 	})
 	b.Logf("%d nodes connected and synced in %v", n, time.Since(start).Round(time.Millisecond))
 	return &fleetCloudcore{cloudcore: cc, rssBefore: before}, sim
+}
+
+// requireFiles fails early unless this process and cloudcore (both Go,
+// which raise their soft RLIMIT_NOFILE to the hard limit) may each hold a
+// connection per node, with room to spare.
+func requireFiles(b *testing.B, n int) {
+	b.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		b.Fatalf("read RLIMIT_NOFILE: %v", err)
+	}
+	if want := uint64(n + 1024); lim.Max < want {
+		b.Fatalf("the hard limit of open files is %d; %d nodes need %d (ulimit -Hn)", lim.Max, n, want)
+	}
 }
 
 // waitFleet polls the simulator's counters every `every` until cond holds,
