@@ -21,8 +21,7 @@ const (
 // benchNodesRSS measures cloudcore's RSS with n simulated nodes connected:
 // the total (MB, 2^20 bytes) and what each node added (KiB/node).
 func benchNodesRSS(b *testing.B, e *processEnv, n int) []metric {
-	cc, sim := connectFleet(b, e, n)
-	before := cc.rssBefore
+	cc, sim, before := connectFleet(b, e, n)
 	after := cc.SettledRSS(b)
 	b.Logf("cloudcore RSS %d MiB idle, %d MiB with %d nodes; %v", before>>20, after>>20, n, sim.Stats())
 	return []metric{
@@ -35,7 +34,7 @@ func benchNodesRSS(b *testing.B, e *processEnv, n int) []metric {
 // SIGTERM until each of n simulated nodes has a new session that received
 // its OpSynced marker.
 func benchReconnect(b *testing.B, e *processEnv, n int) []metric {
-	cc, sim := connectFleet(b, e, n)
+	cc, sim, _ := connectFleet(b, e, n)
 	stopping := time.Now()
 	cc.Stop(b)
 	stopped := time.Since(stopping)
@@ -60,26 +59,20 @@ func benchReconnect(b *testing.B, e *processEnv, n int) []metric {
 	return []metric{{took.Seconds(), "s"}}
 }
 
-// fleetCloudcore is a cloudcore with its RSS before any node connected.
-type fleetCloudcore struct {
-	*cloudcore
-	rssBefore int64
-}
-
-// connectFleet starts cloudcore, notes its settled RSS, then connects n
-// simulated nodes and waits until every one has synced. Cleanup stops the
-// nodes, then cloudcore.
-func connectFleet(b *testing.B, e *processEnv, n int) (*fleetCloudcore, *simulator.Simulator) {
+// connectFleet starts cloudcore, notes its settled RSS (returned as
+// rssBefore), then connects n simulated nodes and waits until every one has
+// synced. Cleanup stops the nodes, then cloudcore.
+func connectFleet(b *testing.B, e *processEnv, n int) (cc *cloudcore, sim *simulator.Simulator, rssBefore int64) {
 	b.Helper()
 	requireFiles(b, n)
-	cc := startCloudcore(b, e.cloudcoreBinary(b))
+	cc = startCloudcore(b, e.cloudcoreBinary(b))
 	certs, err := simulator.IssueCerts(cc.CA, "sim", n)
 	if err != nil {
 		b.Fatal(err)
 	}
-	before := cc.SettledRSS(b)
+	rssBefore = cc.SettledRSS(b)
 	start := time.Now()
-	sim, err := simulator.Start(simulator.Options{Address: cc.WebSocketAddr, Roots: cc.CA.Pool(), Certs: certs})
+	sim, err = simulator.Start(simulator.Options{Address: cc.WebSocketAddr, Roots: cc.CA.Pool(), Certs: certs})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -88,7 +81,7 @@ func connectFleet(b *testing.B, e *processEnv, n int) (*fleetCloudcore, *simulat
 		return s.Synced == n
 	})
 	b.Logf("%d nodes connected and synced in %v", n, time.Since(start).Round(time.Millisecond))
-	return &fleetCloudcore{cloudcore: cc, rssBefore: before}, sim
+	return cc, sim, rssBefore
 }
 
 // requireFiles fails early unless this process and cloudcore (both Go,
