@@ -1,6 +1,7 @@
 package objsync
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -62,17 +63,71 @@ func ObjectFrom(m message.Message) (Object, error) {
 }
 
 // UIDOf reads metadata.uid from an object's JSON. An object without one has
-// the empty UID; content that is not a JSON object is an error.
+// the empty UID; content that is not a JSON object is an error. It reads
+// only as far as the uid (Kubernetes objects put metadata first), so the
+// rest of a large object costs nothing and is not checked here.
 func UIDOf(content []byte) (string, error) {
-	var o struct {
-		Metadata struct {
-			UID string `json:"uid"`
-		} `json:"metadata"`
-	}
-	if err := json.Unmarshal(content, &o); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(content))
+	uid, err := findUID(dec)
+	if err != nil {
 		return "", fmt.Errorf("read metadata.uid: %w", err)
 	}
-	return o.Metadata.UID, nil
+	return uid, nil
+}
+
+func findUID(dec *json.Decoder) (string, error) {
+	if err := openObject(dec); err != nil {
+		return "", err
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		if key != "metadata" {
+			if err := skipValue(dec); err != nil {
+				return "", err
+			}
+			continue
+		}
+		if err := openObject(dec); err != nil {
+			return "", fmt.Errorf("metadata: %w", err)
+		}
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				return "", err
+			}
+			if key == "uid" {
+				var uid string
+				if err := dec.Decode(&uid); err != nil {
+					return "", fmt.Errorf("metadata.uid: %w", err)
+				}
+				return uid, nil
+			}
+			if err := skipValue(dec); err != nil {
+				return "", err
+			}
+		}
+		return "", nil
+	}
+	return "", nil
+}
+
+func openObject(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return fmt.Errorf("want a JSON object, got %v", tok)
+	}
+	return nil
+}
+
+func skipValue(dec *json.Decoder) error {
+	var skip json.RawMessage
+	return dec.Decode(&skip)
 }
 
 // manifestLine is an Entry on the wire: short names, the resource in its

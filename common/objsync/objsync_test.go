@@ -43,11 +43,21 @@ func TestDecodeManifestErrors(t *testing.T) {
 }
 
 func TestUIDOf(t *testing.T) {
-	if uid, err := UIDOf([]byte(`{"metadata":{"name":"x","uid":"abc"},"spec":{}}`)); err != nil || uid != "abc" {
-		t.Fatalf("UIDOf = %q, %v", uid, err)
+	for _, tc := range []struct{ content, uid string }{
+		{`{"metadata":{"name":"x","uid":"abc"},"spec":{}}`, "abc"},
+		{`{"kind":"Pod","spec":{"a":[1,{"uid":"no"}]},"metadata":{"labels":{"uid":"no"},"uid":"late"}}`, "late"},
+		{`{"metadata":{"name":"x"}}`, ""},
+		{`{"kind":"Pod"}`, ""},
+		{`{}`, ""},
+	} {
+		if uid, err := UIDOf([]byte(tc.content)); err != nil || uid != tc.uid {
+			t.Errorf("UIDOf(%s) = %q, %v; want %q", tc.content, uid, err, tc.uid)
+		}
 	}
-	if _, err := UIDOf([]byte(`"not an object"`)); err == nil {
-		t.Fatal("UIDOf accepted a JSON string")
+	for _, bad := range []string{`"not an object"`, `{"metadata":"x"}`, `{"metadata":{"uid":7}}`, `{"kind":`, ``, `[1]`} {
+		if _, err := UIDOf([]byte(bad)); err == nil {
+			t.Errorf("UIDOf(%s) accepted it", bad)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -68,25 +69,26 @@ func (o *SessionOptions) validate() error {
 // and closes it. One context owns the session's reader and writer (which
 // also sends the keepalives): when either fails, or ctx ends, the other is
 // cancelled and the connection closed, and RunSession returns after both
-// have stopped. It returns nil when ctx ended, else why the session ended
+// have stopped. Between writes the writer holds no buffer. It returns nil when ctx ended, else why the session ended
 // (wrapping ErrPeerSilent for a silent peer).
 func RunSession(ctx context.Context, o SessionOptions) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return readLoop(gctx, o) })
-	g.Go(func() error { return writeLoop(gctx, o) })
-	g.Go(func() error {
-		<-gctx.Done()
+	closeConn := func() {
 		reason := "closing"
 		if ctx.Err() == nil {
 			reason = "session failed"
 		}
 		o.Conn.Close(reason)
-		return nil
-	})
+	}
+	// Closing the connection is what unblocks a reader waiting in Read.
+	context.AfterFunc(gctx, closeConn)
+	g.Go(func() error { return readLoop(gctx, o) })
+	g.Go(func() error { return writeLoop(gctx, o) })
 	err := g.Wait()
+	closeConn() // idempotent: closed before RunSession returns
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -118,34 +120,48 @@ func readLoop(ctx context.Context, o SessionOptions) error {
 	}
 }
 
+// batches holds the writers' batch buffers between writes, so an idle
+// session holds none (thousands of idle sessions are the common case).
+var batches = sync.Pool{New: func() any { return new([]message.Message) }}
+
 func writeLoop(ctx context.Context, o SessionOptions) error {
 	idle := time.NewTimer(o.KeepalivePeriod)
 	defer idle.Stop()
-	buf := make([]message.Message, 0, o.MaxBatch)
 	for {
-		buf = o.Outbox.Pull(buf[:0], o.MaxBatch)
-		if len(buf) == 0 {
+		batch := batches.Get().(*[]message.Message)
+		*batch = o.Outbox.Pull((*batch)[:0], o.MaxBatch)
+		if len(*batch) == 0 {
+			batches.Put(batch)
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
 			case <-o.Outbox.Ready():
 				continue
 			case <-idle.C:
-				buf = append(buf, Keepalive(o.Source))
+				batch = &[]message.Message{Keepalive(o.Source)}
 			}
 		}
-		if err := o.Conn.SetWriteDeadline(time.Now().Add(o.WriteTimeout)); err != nil {
-			return fmt.Errorf("set write deadline: %w", err)
-		}
-		if err := o.Conn.Write(buf); err != nil {
+		err := write(o, *batch)
+		clear(*batch) // let the written messages' content go
+		batches.Put(batch)
+		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("write: %w", err)
+			return err
 		}
-		clear(buf) // let the written messages' content go
 		idle.Reset(o.KeepalivePeriod)
 	}
+}
+
+func write(o SessionOptions, batch []message.Message) error {
+	if err := o.Conn.SetWriteDeadline(time.Now().Add(o.WriteTimeout)); err != nil {
+		return fmt.Errorf("set write deadline: %w", err)
+	}
+	if err := o.Conn.Write(batch); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
 }
 
 func isTimeout(err error) bool {
