@@ -7,7 +7,8 @@
 //	cloudcore --config FILE          load FILE over the defaults, validate, run
 //	cloudcore                        run with the defaults
 //
-// Subcommands (edgecore db, say) are added by the binary with AddCommand.
+// Subcommands (cloudcore token, edgecore db) come from Daemon.Commands and
+// read the same --config.
 package daemon
 
 import (
@@ -38,6 +39,10 @@ type Daemon[C Config] struct {
 	Load func(path string) (C, error)
 	// Run runs the daemon until ctx ends; a nil error means a clean stop.
 	Run func(ctx context.Context, cfg C) error
+	// Commands, if set, returns the binary's subcommands (cloudcore token,
+	// say). load reads the --config file the user gave (or the defaults),
+	// as the daemon itself would.
+	Commands func(load func() (C, error)) []*cobra.Command
 }
 
 // Execute runs the root command until SIGINT or SIGTERM. The first signal
@@ -78,8 +83,11 @@ func (d Daemon[C]) Command() *cobra.Command {
 			return d.Run(cmd.Context(), cfg)
 		},
 	}
-	cmd.Flags().StringVar(&path, "config", "", "config file (YAML); --defaultconfig prints one with every default")
+	cmd.PersistentFlags().StringVar(&path, "config", "", "config file (YAML); --defaultconfig prints one with every default")
 	cmd.Flags().BoolVar(&printDefaults, "defaultconfig", false, "print the full default config and exit")
+	if d.Commands != nil {
+		cmd.AddCommand(d.Commands(func() (C, error) { return d.config(path) })...)
+	}
 	return cmd
 }
 

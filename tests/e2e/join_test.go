@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -52,4 +54,36 @@ func stopCleanly(t *testing.T, p *testenv.Process, name string) {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("%s still running 5 s after SIGTERM\n%s", name, p.Tail(20))
 	}
+}
+
+// `cloudcore token create|list|revoke` manage the tokens a node joins with;
+// a revoked token no longer joins.
+func TestTokenCommand(t *testing.T) {
+	kube := testenv.StartKube(t, testenv.KubeOptions{})
+	cloud := testenv.StartCloudcore(t, testenv.CloudcoreOptions{Bin: binDir, Kube: kube})
+	token := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(binDir, "cloudcore"), append([]string{"token", "--config", cloud.ConfigPath}, args...)...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("cloudcore token %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	tok := token("create", "--ttl", "1h", "--description", "e2e")
+	id, _, _ := strings.Cut(tok, ".")
+	if list := token("list"); !strings.Contains(list, id) || !strings.Contains(list, "e2e") {
+		t.Fatalf("token list does not show %s:\n%s", id, list)
+	}
+	edge := testenv.StartEdgecore(t, testenv.EdgecoreOptions{Bin: binDir, Cloud: cloud, NodeName: "edge-cli", Token: tok})
+	testenv.WaitLog(t, edge.Process, 30*time.Second, "in sync with the cloud")
+
+	if out := token("revoke", id); !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke printed %q", out)
+	}
+	if list := token("list"); strings.Contains(list, id) {
+		t.Fatalf("revoked token still listed:\n%s", list)
+	}
+	refused := testenv.StartEdgecore(t, testenv.EdgecoreOptions{Bin: binDir, Cloud: cloud, NodeName: "edge-late", Token: tok})
+	testenv.WaitLog(t, refused.Process, 30*time.Second, "401")
 }

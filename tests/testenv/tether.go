@@ -34,7 +34,9 @@ type Cloudcore struct {
 	Health string
 	// WebSocketPort, QUICPort and HTTPSPort are on 127.0.0.1.
 	WebSocketPort, QUICPort, HTTPSPort int
-	kube                               *Kube
+	// ConfigPath is cloudcore's config file.
+	ConfigPath string
+	kube       *Kube
 }
 
 // StartCloudcore runs cloudcore against o.Kube on free loopback ports, its
@@ -60,6 +62,7 @@ cloudHub:
   https: {enable: true, address: "127.0.0.1:%d"}
   keepalivePeriod: %s
 `, o.Health, o.Kube.Kubeconfig, TetherNamespace, c.WebSocketPort, c.QUICPort, c.HTTPSPort, o.KeepalivePeriod))
+	c.ConfigPath = cfg
 	c.Process = StartProcess(t, Command{Name: "cloudcore", Path: filepath.Join(o.Bin, "cloudcore"), Args: []string{"--config", cfg}})
 	WaitHTTPReady(t, c.Process, c.Health+"/readyz")
 	return c
