@@ -67,23 +67,3 @@ func TestStatusesKeptWhileOffline(t *testing.T) {
 		t.Fatalf("ack: %v, %d still pending", err, l.pendingStatuses())
 	}
 }
-
-func TestBackoffDoublesWithJitterUpToMax(t *testing.T) {
-	jitter := []float64{0, 0.999, 0.5, 0, 0, 0, 0}
-	i := 0
-	b := &backoff{initial: time.Second, max: 30 * time.Second, next: time.Second, jitter: func() float64 { i++; return jitter[i-1] }}
-	var got []time.Duration
-	for range 6 {
-		got = append(got, b.delay())
-	}
-	want := []time.Duration{500 * time.Millisecond, 1999 * time.Millisecond, 3 * time.Second, 4 * time.Second, 8 * time.Second, 15 * time.Second}
-	for k := range want {
-		if d := got[k] - want[k]; d < -time.Millisecond || d > time.Millisecond {
-			t.Fatalf("delays %v, want about %v", got, want)
-		}
-	}
-	b.reset()
-	if d := b.delay(); d != 500*time.Millisecond {
-		t.Fatalf("after reset: %v, want 500ms", d)
-	}
-}

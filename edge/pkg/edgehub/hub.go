@@ -168,7 +168,7 @@ func (h *Hub) certificates(ctx context.Context, haveCert chan<- struct{}) error 
 			break
 		}
 		h.log.Warn("no node certificate yet", "err", err)
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return nil
 		}
 	}
@@ -185,10 +185,10 @@ func (h *Hub) connectLoop(ctx context.Context) error {
 			return nil
 		}
 		if synced {
-			b.reset()
+			b.Reset()
 		}
 		h.log.Warn("cloud connection ended", "address", h.opts.Address, "transport", h.opts.Transport, "err", err)
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return nil
 		}
 	}
@@ -242,34 +242,6 @@ func (h *Hub) notify(op message.Operation) {
 	}
 }
 
-// backoff is the jittered exponential wait between attempts.
-type backoff struct {
-	initial, max, next time.Duration
-	jitter             func() float64
-}
-
-func (h *Hub) newBackoff() *backoff {
-	return &backoff{initial: h.opts.ReconnectInitial, max: h.opts.ReconnectMax, next: h.opts.ReconnectInitial, jitter: h.opts.Jitter}
-}
-
-func (b *backoff) reset() { b.next = b.initial }
-
-// delay returns the next wait, drawn from the upper half of the current
-// step, and doubles the step up to max.
-func (b *backoff) delay() time.Duration {
-	d := time.Duration(float64(b.next) * (0.5 + 0.5*b.jitter()))
-	b.next = min(2*b.next, b.max)
-	return d
-}
-
-// wait sleeps for the next delay; false means ctx ended first.
-func (b *backoff) wait(ctx context.Context) bool {
-	t := time.NewTimer(b.delay())
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+func (h *Hub) newBackoff() *tunnel.Backoff {
+	return &tunnel.Backoff{Initial: h.opts.ReconnectInitial, Max: h.opts.ReconnectMax, Jitter: h.opts.Jitter}
 }

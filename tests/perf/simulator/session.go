@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/tether-edge/tether/common/message"
 	"github.com/tether-edge/tether/common/objsync"
@@ -78,36 +77,4 @@ func (s *session) synced() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.marker
-}
-
-// backoff is edgehub's wait between attempts: each wait is drawn from the
-// upper half of the current step, which doubles up to max.
-type backoff struct {
-	initial, max, next time.Duration
-	jitter             func() float64
-}
-
-func newBackoff(initial, max time.Duration, jitter func() float64) *backoff {
-	return &backoff{initial: initial, max: max, next: initial, jitter: jitter}
-}
-
-func (b *backoff) reset() { b.next = b.initial }
-
-// delay returns the next wait and doubles the step up to max.
-func (b *backoff) delay() time.Duration {
-	d := time.Duration(float64(b.next) * (0.5 + 0.5*b.jitter()))
-	b.next = min(2*b.next, b.max)
-	return d
-}
-
-// wait sleeps for the next delay; false means ctx ended first.
-func (b *backoff) wait(ctx context.Context) bool {
-	t := time.NewTimer(b.delay())
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -171,17 +171,17 @@ type node struct {
 
 // run keeps n connected until ctx ends, backing off between sessions.
 func (s *Simulator) run(ctx context.Context, n *node) {
-	b := newBackoff(s.opts.ReconnectInitial, s.opts.ReconnectMax, s.opts.Jitter)
+	b := &tunnel.Backoff{Initial: s.opts.ReconnectInitial, Max: s.opts.ReconnectMax, Jitter: s.opts.Jitter}
 	for {
 		synced, err := s.runOnce(ctx, n)
 		if ctx.Err() != nil {
 			return
 		}
 		if synced {
-			b.reset()
+			b.Reset()
 		}
 		s.opts.Logger.Debug("simulated session ended", "node", n.name, "synced", synced, "err", err)
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return
 		}
 	}

@@ -58,25 +58,6 @@ func TestSessionAcksCumulativelyAndNotesTheMarker(t *testing.T) {
 	}
 }
 
-func TestBackoffDrawsFromTheUpperHalfAndDoubles(t *testing.T) {
-	jitter := 0.0
-	b := newBackoff(time.Second, 5*time.Second, func() float64 { return jitter })
-	for _, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 2500 * time.Millisecond, 2500 * time.Millisecond} {
-		if got := b.delay(); got != want {
-			t.Fatalf("delay %v, want %v", got, want)
-		}
-	}
-	jitter = 0.999
-	if got := b.delay(); got < 4990*time.Millisecond || got > 5*time.Second {
-		t.Fatalf("delay at full jitter %v, want just under 5s", got)
-	}
-	b.reset()
-	jitter = 0
-	if got := b.delay(); got != 500*time.Millisecond {
-		t.Fatalf("delay after reset %v, want 500ms", got)
-	}
-}
-
 // The simulated nodes connect to a real cloudhub, acknowledge what it
 // syncs to them, and come back after the hub restarts on the same address.
 func TestNodesSyncAndReconnect(t *testing.T) {
