@@ -20,10 +20,10 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tether-edge/tether/beehive"
+	"github.com/tether-edge/tether/common/httpserver"
 )
 
 // StatusSource reports the modules of a bus; *beehive.Bus implements it.
@@ -55,9 +55,7 @@ type Server struct {
 	opts    Options
 	handler http.Handler
 
-	// mu guards ln, which Start takes over and re-creates after a restart.
-	mu sync.Mutex
-	ln net.Listener
+	ln *httpserver.Listener
 }
 
 // New validates opts and binds the listener.
@@ -70,9 +68,9 @@ func New(opts Options) (*Server, error) {
 	case opts.Logger == nil:
 		return nil, errors.New("health: Logger is required")
 	}
-	ln, err := net.Listen("tcp", opts.Address)
+	ln, err := httpserver.Listen(opts.Address)
 	if err != nil {
-		return nil, fmt.Errorf("health: listen %s: %w", opts.Address, err)
+		return nil, fmt.Errorf("health: %w", err)
 	}
 	s := &Server{opts: opts, ln: ln}
 	mux := http.NewServeMux()
@@ -89,59 +87,18 @@ func (s *Server) Name() string { return "health" }
 // Group implements beehive.Module.
 func (s *Server) Group() string { return "health" }
 
-// Addr is the address the server listens on (useful with port 0).
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ln.Addr()
-}
+// Addr is the address the server listens on (useful with port 0); nil
+// between a Start that has returned and the next.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Start serves until ctx ends.
 func (s *Server) Start(ctx context.Context) error {
-	ln, err := s.listener()
-	if err != nil {
-		return err
-	}
-	s.opts.Logger.Info("health endpoint serving", "address", ln.Addr().String())
-	// A server cannot serve again after Shutdown, so each Start has its own.
+	s.opts.Logger.Info("health endpoint serving", "address", s.opts.Address)
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		s.dropListener()
-		return fmt.Errorf("health: serve: %w", err)
-	case <-ctx.Done():
+	if err := s.ln.Serve(ctx, srv, 2*time.Second); err != nil {
+		return fmt.Errorf("health: %w", err)
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
-	<-errc // Serve returns ErrServerClosed once Shutdown has begun
-	s.dropListener()
-	return err
-}
-
-// listener returns the bound listener, binding again after a restart.
-func (s *Server) listener() (net.Listener, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		ln, err := net.Listen("tcp", s.opts.Address)
-		if err != nil {
-			return nil, fmt.Errorf("health: listen %s: %w", s.opts.Address, err)
-		}
-		s.ln = ln
-	}
-	return s.ln, nil
-}
-
-func (s *Server) dropListener() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln != nil {
-		s.ln.Close()
-	}
-	s.ln = nil
+	return nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

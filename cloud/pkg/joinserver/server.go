@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/tether-edge/tether/common/certs"
+	"github.com/tether-edge/tether/common/httpserver"
 )
 
 // Server timeouts.
@@ -80,9 +80,7 @@ type Server struct {
 	tls     *tls.Config
 	handler http.Handler
 
-	// mu guards ln, which Start takes over and re-creates after a restart.
-	mu sync.Mutex
-	ln net.Listener
+	ln *httpserver.Listener
 }
 
 // New validates o and binds the listener.
@@ -90,9 +88,9 @@ func New(o Options) (*Server, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", o.Address)
+	ln, err := httpserver.Listen(o.Address)
 	if err != nil {
-		return nil, fmt.Errorf("joinserver: listen %s: %w", o.Address, err)
+		return nil, fmt.Errorf("joinserver: %w", err)
 	}
 	s := &Server{opts: o, ln: ln}
 	s.tls = &tls.Config{
@@ -117,22 +115,11 @@ func (s *Server) Group() string { return "joinserver" }
 
 // Addr is the address the server listens on (useful with port 0); nil
 // between a Start that has returned and the next Start, which binds again.
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Start serves until ctx ends.
 func (s *Server) Start(ctx context.Context) error {
-	ln, err := s.listener()
-	if err != nil {
-		return err
-	}
-	s.opts.Logger.Info("join server serving", "address", ln.Addr().String(), "caHash", s.opts.CA.Hash())
+	s.opts.Logger.Info("join server serving", "address", s.opts.Address, "caHash", s.opts.CA.Hash())
 	// A server cannot serve again after Shutdown, so each Start has its own.
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -143,41 +130,8 @@ func (s *Server) Start(ctx context.Context) error {
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	select {
-	case err := <-errc:
-		s.dropListener()
-		return fmt.Errorf("joinserver: serve: %w", err)
-	case <-ctx.Done():
+	if err := s.ln.Serve(ctx, srv, shutdownTimeout); err != nil {
+		return fmt.Errorf("joinserver: %w", err)
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
-	<-errc // ServeTLS returns ErrServerClosed once Shutdown has begun
-	s.dropListener()
-	return err
-}
-
-// listener returns the bound listener, binding again after a restart.
-func (s *Server) listener() (net.Listener, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		ln, err := net.Listen("tcp", s.opts.Address)
-		if err != nil {
-			return nil, fmt.Errorf("joinserver: listen %s: %w", s.opts.Address, err)
-		}
-		s.ln = ln
-	}
-	return s.ln, nil
-}
-
-func (s *Server) dropListener() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln != nil {
-		s.ln.Close()
-	}
-	s.ln = nil
+	return nil
 }
