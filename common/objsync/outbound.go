@@ -163,9 +163,6 @@ func (o *Outbound) Ack(seq uint64) error {
 	return o.win.ack(seq, nil)
 }
 
-// Len is the size of the desired set.
-func (o *Outbound) Len() int { return len(o.desired) }
-
 // Queued is how many keys may still need a message: the queue depth.
 func (o *Outbound) Queued() int { return o.dirty.len() }
 

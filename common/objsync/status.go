@@ -124,15 +124,6 @@ func (q *StatusQueue) Ack(seq uint64) error {
 // Len is how many statuses are kept (not yet acknowledged).
 func (q *StatusQueue) Len() int { return len(q.latest) }
 
-// Pending returns the kept statuses, for persisting them.
-func (q *StatusQueue) Pending() []message.Message {
-	out := make([]message.Message, 0, len(q.latest))
-	for _, p := range q.latest {
-		out = append(out, p.m)
-	}
-	return out
-}
-
 // DefaultFilterKeys bounds a StatusFilter when NewStatusFilter gets 0.
 const DefaultFilterKeys = 1 << 16
 

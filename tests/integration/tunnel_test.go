@@ -105,8 +105,6 @@ func TestTunnelSyncsObjectsStatusesAndRequests(t *testing.T) {
 			// Requests both ways.
 			ctx := context.Background()
 			req := message.New(tt.ProbeName, tt.SourceName, message.OpQuery, tt.Key("q"), []byte("ping"))
-			req.Route.Destination = edgehub.Name
-			req.Route.Group = ""
 			resp, err := edge.Bus.SendSync(ctx, upTo(req, tt.SourceName), 5*time.Second)
 			if err != nil || string(resp.Content) != "pong:ping" {
 				t.Fatalf("edge→cloud request: %q, %v", resp.Content, err)

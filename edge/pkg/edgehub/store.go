@@ -73,14 +73,6 @@ func (s *MemStore) Apply(_ context.Context, m message.Message) error {
 	return nil
 }
 
-// Get returns an object's content and version.
-func (s *MemStore) Get(key message.Resource) ([]byte, objsync.Version, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o, ok := s.objects[key]
-	return o.content, o.version, ok
-}
-
 // Len is how many objects the store holds.
 func (s *MemStore) Len() int {
 	s.mu.Lock()
