@@ -24,7 +24,7 @@ type session struct {
 // node's live session.
 type node struct {
 	name  string
-	ready chan struct{} // wakes the session's writer; capacity 1
+	ready tunnel.Wakeup // wakes the session's writer
 
 	// mu guards the fields below. Lock order: Hub.mu before node.mu.
 	mu       sync.Mutex
@@ -44,19 +44,14 @@ type node struct {
 func newNode(name string, window int) *node {
 	return &node{
 		name:     name,
-		ready:    make(chan struct{}, 1),
+		ready:    tunnel.NewWakeup(),
 		out:      objsync.NewOutbound(Name, window),
 		filter:   objsync.NewStatusFilter(0),
 		requests: make(map[string]time.Time),
 	}
 }
 
-func (n *node) wake() {
-	select {
-	case n.ready <- struct{}{}:
-	default:
-	}
-}
+func (n *node) wake() { n.ready.Wake() }
 
 // Ready implements tunnel.Outbox.
 func (n *node) Ready() <-chan struct{} { return n.ready }
@@ -70,9 +65,7 @@ func (n *node) Pull(buf []message.Message, max int) []message.Message {
 		buf = append(buf, tunnel.Ack(Name, n.statusIn.Last()))
 		n.ackDue = false
 	}
-	k := min(len(n.control), max-len(buf))
-	buf = append(buf, n.control[:k]...)
-	n.control = n.control[:copy(n.control, n.control[k:])]
+	buf = tunnel.TakeFront(buf, &n.control, max-len(buf))
 	now := time.Now().UnixMilli()
 	for len(buf) < max {
 		m, ok := n.out.Next()

@@ -17,12 +17,10 @@ const maxRequests = 64
 // session runs one connected session until it ends.
 func (h *Hub) session(ctx context.Context, c tunnel.Conn, held int) (synced bool, err error) {
 	h.link.connect()
-	h.connected.Store(true)
 	h.log.Info("cloud connected", "address", h.opts.Address, "transport", c.Transport(), "holds", held)
 	h.notify(OpCloudConnected)
 	defer func() {
 		h.link.disconnect()
-		h.connected.Store(false)
 		h.notify(OpCloudDisconnected)
 	}()
 

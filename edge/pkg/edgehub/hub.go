@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -114,8 +113,6 @@ type Hub struct {
 	opts Options
 	log  *slog.Logger
 	link *link
-	// connected is true while a session runs.
-	connected atomic.Bool
 }
 
 // New validates o.
@@ -134,7 +131,7 @@ func (h *Hub) Name() string { return Name }
 func (h *Hub) Group() string { return "hub" }
 
 // Connected reports whether a session with the cloud is running.
-func (h *Hub) Connected() bool { return h.connected.Load() }
+func (h *Hub) Connected() bool { return h.link.isConnected() }
 
 // Start obtains the certificate, keeps it rotated, keeps a session with the
 // cloud, and serves the bus, until ctx ends.

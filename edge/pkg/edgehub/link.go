@@ -17,7 +17,7 @@ const maxControl = 1024
 // link is the edge's side of the sync state. It outlives sessions (kept
 // statuses survive disconnects) and is the Outbox of the live one.
 type link struct {
-	ready   chan struct{} // wakes the writer; capacity 1
+	ready   tunnel.Wakeup // wakes the writer
 	limiter *rate.Limiter
 
 	// mu guards the fields below.
@@ -39,19 +39,14 @@ type link struct {
 
 func newLink(window int, limiter *rate.Limiter) *link {
 	return &link{
-		ready:    make(chan struct{}, 1),
+		ready:    tunnel.NewWakeup(),
 		limiter:  limiter,
 		statuses: objsync.NewStatusQueue(window),
 		requests: make(map[string]struct{}),
 	}
 }
 
-func (l *link) wake() {
-	select {
-	case l.ready <- struct{}{}:
-	default:
-	}
-}
+func (l *link) wake() { l.ready.Wake() }
 
 // Ready implements tunnel.Outbox.
 func (l *link) Ready() <-chan struct{} { return l.ready }
@@ -65,16 +60,12 @@ func (l *link) Pull(buf []message.Message, max int) []message.Message {
 		buf = append(buf, tunnel.Ack(Name, l.syncIn.Last()))
 		l.ackDue = false
 	}
-	k := min(len(l.replies), max-len(buf))
-	buf = append(buf, l.replies[:k]...)
-	l.replies = l.replies[:copy(l.replies, l.replies[k:])]
+	buf = tunnel.TakeFront(buf, &l.replies, max-len(buf))
 
 	now := time.Now()
 	budget := min(int(l.limiter.TokensAt(now)), max-len(buf))
 	n := len(buf)
-	k = min(len(l.upstream), budget)
-	buf = append(buf, l.upstream[:k]...)
-	l.upstream = l.upstream[:copy(l.upstream, l.upstream[k:])]
+	buf = tunnel.TakeFront(buf, &l.upstream, budget)
 	for len(buf)-n < budget {
 		m, ok := l.statuses.Next()
 		if !ok {
@@ -207,4 +198,11 @@ func (l *link) pendingStatuses() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.statuses.Len()
+}
+
+// isConnected reports whether a session is running.
+func (l *link) isConnected() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.connected
 }

@@ -14,7 +14,7 @@ import (
 // Outbox (all it ever sends is the ack of the sync stream) and its
 // Receive. A new session starts at sequence number 1.
 type session struct {
-	ready    chan struct{} // wakes the writer; capacity 1
+	ready    tunnel.Wakeup // wakes the writer
 	onSynced func()        // called once, when the OpSynced marker arrives
 
 	// mu guards the fields below.
@@ -25,7 +25,7 @@ type session struct {
 }
 
 func newSession(onSynced func()) *session {
-	return &session{ready: make(chan struct{}, 1), onSynced: onSynced}
+	return &session{ready: tunnel.NewWakeup(), onSynced: onSynced}
 }
 
 // Ready implements tunnel.Outbox.
@@ -65,10 +65,7 @@ func (s *session) receive(_ context.Context, m message.Message) error {
 	if marker {
 		s.onSynced()
 	}
-	select {
-	case s.ready <- struct{}{}:
-	default:
-	}
+	s.ready.Wake()
 	return nil
 }
 
