@@ -1,6 +1,7 @@
 package tunnel
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -98,4 +99,20 @@ func ForPeerBus(m message.Message) message.Message {
 		m.Route.Destination = ""
 	}
 	return m
+}
+
+// Sender is what Deliver needs of a bus (beehive.Bus has it).
+type Sender interface {
+	Send(ctx context.Context, m message.Message) error
+	SendToGroup(ctx context.Context, m message.Message) error
+}
+
+// Deliver hands a message that crossed the tunnel to the group or module it
+// names on this side's bus (see ForPeerBus).
+func Deliver(ctx context.Context, bus Sender, m message.Message) error {
+	m = ForPeerBus(m)
+	if m.Route.Group != "" {
+		return bus.SendToGroup(ctx, m)
+	}
+	return bus.Send(ctx, m)
 }

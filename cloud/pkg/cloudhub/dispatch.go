@@ -123,14 +123,7 @@ func (r *receiver) receive(ctx context.Context, m message.Message) error {
 // fails only when ctx ends; an unknown module is logged and dropped.
 func (h *Hub) deliver(ctx context.Context, n *node, m message.Message) error {
 	m.Route.Resource = m.Route.Resource.OnNode(n.name)
-	m = tunnel.ForPeerBus(m)
-	var err error
-	if m.Route.Group != "" {
-		err = h.opts.Bus.SendToGroup(ctx, m)
-	} else {
-		err = h.opts.Bus.Send(ctx, m)
-	}
-	if err != nil {
+	if err := tunnel.Deliver(ctx, h.opts.Bus, m); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

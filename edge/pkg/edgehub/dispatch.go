@@ -94,13 +94,7 @@ func (r *receiver) sync(ctx context.Context, m message.Message) error {
 
 // deliver hands a one-way message from the cloud to the module it names.
 func (h *Hub) deliver(ctx context.Context, m message.Message) error {
-	m = tunnel.ForPeerBus(m)
-	var err error
-	if m.Route.Group != "" {
-		err = h.opts.Bus.SendToGroup(ctx, m)
-	} else {
-		err = h.opts.Bus.Send(ctx, m)
-	}
+	err := tunnel.Deliver(ctx, h.opts.Bus, m)
 	if err != nil {
 		h.log.Warn("dropped a message from the cloud", "to", m.Route.Destination, "group", m.Route.Group, "op", m.Route.Operation, "err", err)
 	}
