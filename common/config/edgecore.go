@@ -17,20 +17,24 @@ type EdgeCore struct {
 	Logging  Logging `json:"logging"`
 	Bus      Bus     `json:"bus"`
 	// Health defaults to 127.0.0.1:9092.
-	Health  Health  `json:"health"`
-	EdgeHub EdgeHub `json:"edgeHub"`
+	Health      Health      `json:"health"`
+	EdgeHub     EdgeHub     `json:"edgeHub"`
+	MetaManager MetaManager `json:"metaManager"`
+	NodeStatus  NodeStatus  `json:"nodeStatus"`
 }
 
 // DefaultEdgeCore returns edgecore's full default configuration.
 func DefaultEdgeCore() *EdgeCore {
 	host, _ := os.Hostname()
 	return &EdgeCore{
-		TypeMeta: TypeMeta{APIVersion: APIVersion, Kind: "EdgeCore"},
-		NodeName: strings.ToLower(host),
-		Logging:  defaultLogging(),
-		Bus:      defaultBus(),
-		Health:   Health{Address: "127.0.0.1:9092"},
-		EdgeHub:  defaultEdgeHub(),
+		TypeMeta:    TypeMeta{APIVersion: APIVersion, Kind: "EdgeCore"},
+		NodeName:    strings.ToLower(host),
+		Logging:     defaultLogging(),
+		Bus:         defaultBus(),
+		Health:      Health{Address: "127.0.0.1:9092"},
+		EdgeHub:     defaultEdgeHub(),
+		MetaManager: defaultMetaManager(),
+		NodeStatus:  defaultNodeStatus(),
 	}
 }
 
@@ -53,6 +57,8 @@ func (c *EdgeCore) Validate() error {
 	errs = append(errs, c.Bus.validate(field.NewPath("bus"))...)
 	errs = append(errs, c.Health.validate(field.NewPath("health"))...)
 	errs = append(errs, c.EdgeHub.validate(field.NewPath("edgeHub"))...)
+	errs = append(errs, c.MetaManager.validate(field.NewPath("metaManager"))...)
+	errs = append(errs, c.NodeStatus.validate(field.NewPath("nodeStatus"))...)
 	return errs.ToAggregate()
 }
 
