@@ -1,0 +1,188 @@
+package edgecontroller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/tether-edge/tether/common/message"
+)
+
+const (
+	// workerQueueSize bounds each worker's queue; when it is full the
+	// receive loop waits, and the bus queue holds the rest.
+	workerQueueSize = 64
+	// applyTimeout bounds the apiserver calls of one message.
+	applyTimeout = 30 * time.Second
+)
+
+// objectCache is what the downstream half may offer besides index: the
+// configmaps and secrets of a node's desired set, as cached.
+type objectCache interface {
+	// object returns the cached object ref names; it belongs to the
+	// cache: copy before changing it.
+	object(ref objectRef) (runtime.Object, bool)
+}
+
+// upstream applies what edge nodes send up (kubemsg's table) to the
+// apiserver, after authorize allowed it.
+//
+// run receives from the bus and hands each message to one of Workers
+// goroutines chosen by its node, so one node's messages are applied in
+// the order they arrived while nodes proceed in parallel.
+type upstream struct {
+	opts    Options
+	log     *slog.Logger
+	idx     index
+	objects objectCache // nil when idx caches no objects: GET them
+	// denials counts messages authorization refused.
+	denials atomic.Uint64
+
+	// leaseMu guards leases.
+	leaseMu sync.Mutex
+	// leases is the last Lease written per node, so that a renewal is one
+	// Update; a conflict drops it and the next renewal reads it again.
+	leases map[string]*coordinationv1.Lease
+}
+
+func newUpstream(o Options, log *slog.Logger, idx index) *upstream {
+	u := &upstream{opts: o, log: log, idx: idx, leases: map[string]*coordinationv1.Lease{}}
+	if c, ok := idx.(objectCache); ok {
+		u.objects = c
+	}
+	return u
+}
+
+// run applies upstream messages until ctx ends, then stops its workers
+// and waits for them. It fails only when the bus does.
+func (u *upstream) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait() // runs after cancel: stop, then join
+	defer cancel()
+	queues := make([]chan message.Message, u.opts.Workers)
+	for i := range queues {
+		q := make(chan message.Message, workerQueueSize)
+		queues[i] = q
+		wg.Go(func() { u.work(ctx, q) })
+	}
+	for {
+		m, err := u.opts.Bus.Receive(ctx, Name)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("edgecontroller: receive: %w", err)
+		}
+		node := m.Route.Resource.Node
+		if node == "" {
+			u.refuse(ctx, m, errNoNode)
+			continue
+		}
+		select {
+		case queues[shard(node, len(queues))] <- m:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// shard picks the worker of node among n.
+func shard(node string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(node))
+	return int(h.Sum32() % uint32(n))
+}
+
+// work applies the messages of q, in order, until ctx ends.
+func (u *upstream) work(ctx context.Context, q <-chan message.Message) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-q:
+			u.handle(ctx, m)
+		}
+	}
+}
+
+// handle decodes, authorizes and applies one message, and answers it if
+// it is a request.
+func (u *upstream) handle(ctx context.Context, m message.Message) {
+	if m.IsResponse() {
+		u.log.Debug("dropped a response nobody waits for", "from", m.Route.Source, "parent", m.Header.ParentID)
+		return
+	}
+	um, err := decode(m)
+	if err != nil {
+		u.refuse(ctx, m, err)
+		return
+	}
+	g, err := authorize(u.idx, um)
+	if err == nil {
+		actx, cancel := context.WithTimeout(ctx, applyTimeout)
+		var content []byte
+		content, err = u.apply(actx, um, g)
+		cancel()
+		if err == nil {
+			u.respond(ctx, m, message.OpResponse, content)
+			return
+		}
+	}
+	if d := (*denial)(nil); errors.As(err, &d) {
+		u.denials.Add(1)
+		u.log.Warn("denied an upstream message", "node", um.node, "op", m.Route.Operation,
+			"resource", um.res, "reason", d.reason)
+	} else if ctx.Err() == nil {
+		u.log.Info("upstream request failed", "node", um.node, "kind", um.kind, "resource", um.res, "err", err)
+	}
+	u.respond(ctx, m, message.OpError, []byte(err.Error()))
+}
+
+// refuse logs a message that did not decode and answers it if it is a
+// request.
+func (u *upstream) refuse(ctx context.Context, m message.Message, err error) {
+	u.log.Warn("dropped an upstream message", "op", m.Route.Operation, "resource", m.Route.Resource,
+		"sync", m.Header.Sync, "err", err)
+	u.respond(ctx, m, message.OpError, []byte(err.Error()))
+}
+
+// respond answers m if it is a request; statuses get nothing.
+func (u *upstream) respond(ctx context.Context, m message.Message, op message.Operation, content []byte) {
+	if !m.Header.Sync {
+		return
+	}
+	if err := u.opts.Bus.SendResponse(ctx, m.Response(Name, op, content)); err != nil {
+		u.log.Debug("response not delivered", "to", m.Route.Source, "resource", m.Route.Resource, "err", err)
+	}
+}
+
+// apply carries out an authorized message. It returns a request's answer;
+// statuses log their own failures and return nothing.
+func (u *upstream) apply(ctx context.Context, um upMsg, g grant) ([]byte, error) {
+	switch um.kind {
+	case upRegister:
+		return u.register(ctx, um.node, um.nodeObj)
+	case upNodeStatus:
+		u.patchNodeStatus(ctx, um.node, *um.nodeStatus)
+	case upLease:
+		u.renewLease(ctx, um.node, *um.lease)
+	case upPodStatus:
+		u.patchPodStatus(ctx, g.pod, *um.podStatus)
+	case upEvent:
+		return u.recordEvent(ctx, um.node, um.event)
+	case upConfigMap, upSecret:
+		return u.getObject(ctx, objectRef{Kind: um.res.Type, Namespace: um.res.Namespace, Name: um.res.Name})
+	case upToken:
+		return u.issueToken(ctx, g.pod, um.res.Name, *um.token)
+	}
+	return nil, nil
+}

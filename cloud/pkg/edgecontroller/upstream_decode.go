@@ -1,0 +1,178 @@
+package edgecontroller
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/tether-edge/tether/common/kubemsg"
+	"github.com/tether-edge/tether/common/message"
+)
+
+// Errors of messages that never reach authorization.
+var (
+	// errNoNode: the resource does not name the node that sent it.
+	errNoNode = errors.New("the resource names no node")
+	// errUnsupported: no row of kubemsg's table matches.
+	errUnsupported = errors.New("unsupported")
+	// errBadContent: the content does not decode into the row's payload.
+	errBadContent = errors.New("bad content")
+)
+
+// upKind is the row of kubemsg's upstream table a message matches.
+type upKind int
+
+const (
+	upUnsupported upKind = iota
+	upRegister           // insert null/node/<node>, request
+	upNodeStatus         // update null/nodestatus/<node>, status
+	upLease              // update kube-node-lease/lease/<node>, status
+	upPodStatus          // update <ns>/podstatus/<pod>, status
+	upEvent              // insert <ns>/event/<name>, request
+	upConfigMap          // query <ns>/configmap/<name>, request
+	upSecret             // query <ns>/secret/<name>, request
+	upToken              // query <ns>/serviceaccounttoken/<sa>, request
+)
+
+var upKindNames = [...]string{
+	upUnsupported: "unsupported",
+	upRegister:    "register",
+	upNodeStatus:  "node status",
+	upLease:       "lease",
+	upPodStatus:   "pod status",
+	upEvent:       "event",
+	upConfigMap:   "configmap query",
+	upSecret:      "secret query",
+	upToken:       "token query",
+}
+
+func (k upKind) String() string {
+	if k < 0 || int(k) >= len(upKindNames) {
+		return fmt.Sprintf("upKind(%d)", int(k))
+	}
+	return upKindNames[k]
+}
+
+// request reports whether messages of kind k are requests, answered with
+// OpResponse or OpError, rather than one-way statuses.
+func (k upKind) request() bool {
+	switch k {
+	case upRegister, upEvent, upConfigMap, upSecret, upToken:
+		return true
+	}
+	return false
+}
+
+// kindOf finds the row of kubemsg's table for op on a resource of typ.
+func kindOf(op message.Operation, typ string) upKind {
+	type row struct {
+		op  message.Operation
+		typ string
+	}
+	switch (row{op, typ}) {
+	case row{message.OpInsert, kubemsg.TypeNode}:
+		return upRegister
+	case row{message.OpUpdate, kubemsg.TypeNodeStatus}:
+		return upNodeStatus
+	case row{message.OpUpdate, kubemsg.TypeLease}:
+		return upLease
+	case row{message.OpUpdate, kubemsg.TypePodStatus}:
+		return upPodStatus
+	case row{message.OpInsert, kubemsg.TypeEvent}:
+		return upEvent
+	case row{message.OpQuery, kubemsg.TypeConfigMap}:
+		return upConfigMap
+	case row{message.OpQuery, kubemsg.TypeSecret}:
+		return upSecret
+	case row{message.OpQuery, kubemsg.TypeToken}:
+		return upToken
+	}
+	return upUnsupported
+}
+
+// upMsg is an upstream message decoded once, at the module's boundary.
+type upMsg struct {
+	kind upKind
+	// node is Route.Resource.Node: the identity CloudHub authenticated.
+	node string
+	// res is the resource in its edge form.
+	res message.Resource
+
+	// The payload: the one field kind names is set (none for upConfigMap
+	// and upSecret, whose content is empty).
+	nodeObj    *corev1.Node             // upRegister
+	nodeStatus *corev1.NodeStatus       // upNodeStatus
+	lease      *kubemsg.LeaseRenewal    // upLease
+	podStatus  *kubemsg.PodStatusReport // upPodStatus
+	event      *corev1.Event            // upEvent
+	token      *kubemsg.TokenQuery      // upToken
+}
+
+// decode classifies m by kubemsg's table and decodes its content. Errors
+// wrap errNoNode, errUnsupported or errBadContent. It checks shape only:
+// whether the node may do this is authorize's question.
+func decode(m message.Message) (upMsg, error) {
+	res := m.Route.Resource
+	u := upMsg{node: res.Node, res: res.WithoutNode(), kind: kindOf(m.Route.Operation, res.Type)}
+	if u.node == "" {
+		return u, errNoNode
+	}
+	if u.kind == upUnsupported {
+		return u, fmt.Errorf("%w: %s %s", errUnsupported, m.Route.Operation, u.res)
+	}
+	if u.kind.request() != m.Header.Sync {
+		want := "a one-way status"
+		if u.kind.request() {
+			want = "a request (sync)"
+		}
+		return u, fmt.Errorf("%w: %s %s must be sent as %s", errUnsupported, m.Route.Operation, u.res, want)
+	}
+	if u.res.Name == "" {
+		return u, fmt.Errorf("%w: %s %s names no object", errUnsupported, m.Route.Operation, u.res)
+	}
+	if err := u.decodeContent(m.Content); err != nil {
+		return u, fmt.Errorf("%w for %s %s: %w", errBadContent, m.Route.Operation, u.res, err)
+	}
+	return u, nil
+}
+
+// decodeContent fills the payload field of u.kind from content.
+func (u *upMsg) decodeContent(content []byte) error {
+	switch u.kind {
+	case upRegister:
+		u.nodeObj = &corev1.Node{}
+		return json.Unmarshal(content, u.nodeObj)
+	case upNodeStatus:
+		u.nodeStatus = &corev1.NodeStatus{}
+		return json.Unmarshal(content, u.nodeStatus)
+	case upLease:
+		u.lease = &kubemsg.LeaseRenewal{}
+		if err := json.Unmarshal(content, u.lease); err != nil {
+			return err
+		}
+		if u.lease.DurationSeconds <= 0 {
+			return fmt.Errorf("durationSeconds %d is not positive", u.lease.DurationSeconds)
+		}
+	case upPodStatus:
+		u.podStatus = &kubemsg.PodStatusReport{}
+		return json.Unmarshal(content, u.podStatus)
+	case upEvent:
+		u.event = &corev1.Event{}
+		if err := json.Unmarshal(content, u.event); err != nil {
+			return err
+		}
+		// An event that leaves its name or namespace out is the resource's.
+		if u.event.Namespace == "" {
+			u.event.Namespace = u.res.Namespace
+		}
+		if u.event.Name == "" {
+			u.event.Name = u.res.Name
+		}
+	case upToken:
+		u.token = &kubemsg.TokenQuery{}
+		return json.Unmarshal(content, u.token)
+	}
+	return nil
+}
