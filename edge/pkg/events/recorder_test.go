@@ -11,10 +11,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/tether-edge/tether/beehive"
 	"github.com/tether-edge/tether/common/kubemsg"
 	"github.com/tether-edge/tether/common/message"
 	"github.com/tether-edge/tether/edge/pkg/edgehub"
 )
+
+// The real bus is a Bus.
+var _ Bus = (*beehive.Bus)(nil)
 
 // fakeBus is the recorder's queue and a cloud that answers its requests.
 type fakeBus struct {

@@ -1,0 +1,91 @@
+package nodestatus
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Host reads what the Node reports about the machine. SystemHost is the
+// real one; tests pass a fake.
+type Host interface {
+	// Info reads the host now. An error means the essentials (CPU, memory,
+	// root filesystem) could not be read.
+	Info() (HostInfo, error)
+}
+
+// HostInfo is what the Node reports about the machine. Fields that cannot
+// be read (a container may have no machine ID) are empty.
+type HostInfo struct {
+	// CPUs is the number of online CPUs.
+	CPUs int
+	// MemoryBytes is the total memory; RootFSBytes the size of the root
+	// filesystem.
+	MemoryBytes int64
+	RootFSBytes int64
+	// KernelVersion is the kernel release (uname -r); OSImage the
+	// PRETTY_NAME of os-release.
+	KernelVersion string
+	OSImage       string
+	// MachineID and BootID identify the machine and this boot.
+	MachineID string
+	BootID    string
+	// Hostname is the host's name; Architecture is GOARCH.
+	Hostname     string
+	Architecture string
+}
+
+// parseMeminfo returns MemTotal from /proc/meminfo, in bytes.
+func parseMeminfo(text string) (int64, error) {
+	for line := range strings.Lines(text) {
+		rest, ok := strings.CutPrefix(line, "MemTotal:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("meminfo: bad MemTotal line %q", strings.TrimSpace(line))
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("meminfo: %w", err)
+		}
+		return kb * 1024, nil
+	}
+	return 0, fmt.Errorf("meminfo: no MemTotal")
+}
+
+// parseCPUList counts the CPUs of a sysfs list such as "0-3,6,8-9".
+func parseCPUList(text string) (int, error) {
+	n := 0
+	for part := range strings.SplitSeq(strings.TrimSpace(text), ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		first, err := strconv.Atoi(lo)
+		if err != nil {
+			return 0, fmt.Errorf("cpu list %q: %w", text, err)
+		}
+		last := first
+		if isRange {
+			if last, err = strconv.Atoi(hi); err != nil || last < first {
+				return 0, fmt.Errorf("cpu list %q: bad range %q", text, part)
+			}
+		}
+		n += last - first + 1
+	}
+	return n, nil
+}
+
+// parseOSRelease returns PRETTY_NAME of an os-release file; "" if absent.
+func parseOSRelease(text string) string {
+	for line := range strings.Lines(text) {
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), "PRETTY_NAME=")
+		if !ok {
+			continue
+		}
+		if u, err := strconv.Unquote(v); err == nil {
+			return u
+		}
+		return strings.Trim(v, `'"`)
+	}
+	return ""
+}

@@ -1,0 +1,76 @@
+//go:build linux
+
+package nodestatus
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"syscall"
+)
+
+// SystemHost reads the machine edgecore runs on, from /proc, /sys, /etc
+// and statfs(2). Its zero value is ready; it holds no state.
+type SystemHost struct{}
+
+// Info implements Host.
+func (SystemHost) Info() (HostInfo, error) {
+	var errs []error
+	info := HostInfo{
+		CPUs:          onlineCPUs(),
+		KernelVersion: firstLine("/proc/sys/kernel/osrelease"),
+		OSImage:       parseOSRelease(firstFile("/etc/os-release", "/usr/lib/os-release")),
+		MachineID:     firstLine("/etc/machine-id", "/var/lib/dbus/machine-id"),
+		BootID:        firstLine("/proc/sys/kernel/random/boot_id"),
+		Architecture:  runtime.GOARCH,
+	}
+	info.Hostname, _ = os.Hostname()
+	if meminfo, err := os.ReadFile("/proc/meminfo"); err != nil {
+		errs = append(errs, err)
+	} else if info.MemoryBytes, err = parseMeminfo(string(meminfo)); err != nil {
+		errs = append(errs, err)
+	}
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs("/", &fs); err != nil {
+		errs = append(errs, fmt.Errorf("statfs /: %w", err))
+	} else {
+		info.RootFSBytes = int64(fs.Blocks) * int64(fs.Bsize)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return HostInfo{}, fmt.Errorf("read host: %w", err)
+	}
+	return info, nil
+}
+
+// onlineCPUs counts the online CPUs, which may be more than this process
+// may use (runtime.NumCPU, the fallback, honours the affinity mask).
+func onlineCPUs() int {
+	if n, err := parseCPUList(firstLine("/sys/devices/system/cpu/online")); err == nil && n > 0 {
+		return n
+	}
+	return runtime.NumCPU()
+}
+
+// firstFile returns the content of the first of paths that can be read.
+func firstFile(paths ...string) string {
+	for _, p := range paths {
+		if b, err := os.ReadFile(p); err == nil {
+			return string(b)
+		}
+	}
+	return ""
+}
+
+// firstLine returns the first line of the first of paths that can be read
+// and is not empty, trimmed.
+func firstLine(paths ...string) string {
+	for _, p := range paths {
+		line, _, _ := strings.Cut(firstFile(p), "\n")
+		if line = strings.TrimSpace(line); line != "" {
+			return line
+		}
+	}
+	return ""
+}

@@ -1,0 +1,94 @@
+package nodestatus
+
+import (
+	"net"
+	"runtime"
+	"testing"
+)
+
+func TestParseMeminfo(t *testing.T) {
+	tests := []struct {
+		text string
+		want int64
+		ok   bool
+	}{
+		{"MemTotal:        8048484 kB\nMemFree:  100 kB\n", 8048484 * 1024, true},
+		{"MemFree:  100 kB\nMemTotal: 2 kB", 2048, true},
+		{"MemFree:  100 kB\n", 0, false},
+		{"MemTotal: lots kB\n", 0, false},
+		{"MemTotal: 2 MB\n", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseMeminfo(tt.text)
+		if got != tt.want || (err == nil) != tt.ok {
+			t.Errorf("parseMeminfo(%q) = %d, %v; want %d, ok %v", tt.text, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestParseCPUList(t *testing.T) {
+	tests := []struct {
+		text string
+		want int
+		ok   bool
+	}{
+		{"0\n", 1, true},
+		{"0-3\n", 4, true},
+		{"0-3,6,8-9", 7, true},
+		{"", 0, false},
+		{"3-1", 0, false},
+		{"a-b", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseCPUList(tt.text)
+		if got != tt.want || (err == nil) != tt.ok {
+			t.Errorf("parseCPUList(%q) = %d, %v; want %d, ok %v", tt.text, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestParseOSRelease(t *testing.T) {
+	tests := map[string]string{
+		"NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\n": "Debian GNU/Linux 13 (trixie)",
+		"PRETTY_NAME='Alpine Linux v3.20'\n":                                        "Alpine Linux v3.20",
+		"PRETTY_NAME=Buildroot\n":                                                   "Buildroot",
+		"NAME=Foo\n":                                                                "",
+	}
+	for text, want := range tests {
+		if got := parseOSRelease(text); got != want {
+			t.Errorf("parseOSRelease(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func TestSystemHost(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("SystemHost reads Linux only")
+	}
+	info, err := SystemHost{}.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.CPUs < 1 || info.MemoryBytes <= 0 || info.RootFSBytes <= 0 || info.KernelVersion == "" || info.Architecture != runtime.GOARCH {
+		t.Fatalf("host info %+v", info)
+	}
+	t.Logf("%+v", info)
+}
+
+func TestRouteAddress(t *testing.T) {
+	for _, server := range []string{"127.0.0.1", "127.0.0.1:10000", "localhost"} {
+		got, err := routeAddress(t.Context(), server)
+		if err != nil {
+			t.Fatalf("%s: %v", server, err)
+		}
+		if ip := net.ParseIP(got); ip == nil || !ip.IsLoopback() {
+			t.Errorf("%s: local address %q, want a loopback address", server, got)
+		}
+	}
+	if l, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback}); err == nil {
+		l.Close()
+		if got, err := routeAddress(t.Context(), "[::1]"); err != nil || got != "::1" {
+			t.Errorf("[::1]: %q, %v", got, err)
+		}
+	}
+}

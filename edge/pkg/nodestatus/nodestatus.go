@@ -1,0 +1,234 @@
+package nodestatus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/tether-edge/tether/common/config"
+	"github.com/tether-edge/tether/common/message"
+	"github.com/tether-edge/tether/edge/pkg/edgehub"
+	"github.com/tether-edge/tether/edge/pkg/events"
+)
+
+// Name is the module's name on the bus: edgehub tells it of the cloud.
+const Name = "nodestatus"
+
+// Bus is what the module needs of beehive.Bus.
+type Bus interface {
+	Receive(ctx context.Context, module string) (message.Message, error)
+	Send(ctx context.Context, m message.Message) error
+	TrySend(m message.Message) error
+	SendSync(ctx context.Context, m message.Message, timeout time.Duration) (message.Message, error)
+}
+
+// Options configure a Module.
+type Options struct {
+	// Bus, Logger and Host are required (SystemHost in edgecore).
+	Bus    Bus
+	Logger *slog.Logger
+	Host   Host
+	// NodeName is the Node's name; required, a DNS subdomain.
+	NodeName string
+	// Config is edgecore's nodeStatus section. config.EdgeCore.Validate
+	// checks it in full; New rejects what the module cannot run with.
+	Config config.NodeStatus
+	// CloudServer is the cloud's host (config EdgeHub.Server), optionally
+	// with a port: the InternalIP reported is that of the local address
+	// that routes to it. Required when Config.InternalIP is empty.
+	CloudServer string
+	// Version is edgecore's version, reported as nodeInfo.kubeletVersion:
+	// as it is if it is a semver starting with "v", else v0.0.0-<Version>.
+	// Empty is reported as v0.0.0-unknown.
+	Version string
+	// StatusSink is the module node statuses and lease renewals go to;
+	// required ("metamanager", which keeps them and forwards them to edgehub).
+	StatusSink string
+	// Hub is the module that carries requests to the cloud; required
+	// (edgehub.Name).
+	Hub string
+	// Events is the events module's name; empty means no events.
+	Events string
+	// Now is the clock for status timestamps; nil means time.Now.
+	Now func() time.Time
+	// Jitter returns a number in [0, 1) for the registration back-off; nil
+	// means math/rand/v2.
+	Jitter func() float64
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Bus == nil || o.Logger == nil || o.Host == nil {
+		errs = append(errs, errors.New("Bus, Logger and Host are required"))
+	}
+	for _, msg := range validation.IsDNS1123Subdomain(o.NodeName) {
+		errs = append(errs, fmt.Errorf("NodeName %q: %s", o.NodeName, msg))
+	}
+	if o.StatusSink == "" || o.Hub == "" {
+		errs = append(errs, errors.New("StatusSink and Hub are required"))
+	}
+	c := o.Config
+	if c.InternalIP == "" && o.CloudServer == "" {
+		errs = append(errs, errors.New("CloudServer is required when Config.InternalIP is empty"))
+	}
+	if c.InternalIP != "" && net.ParseIP(c.InternalIP) == nil {
+		errs = append(errs, fmt.Errorf("Config.InternalIP %q is not an IP address", c.InternalIP))
+	}
+	if c.MaxPods < 1 || c.UpdatePeriod.Duration <= 0 || c.LeaseDuration.Duration < time.Second {
+		errs = append(errs, fmt.Errorf("Config.MaxPods (%d) and UpdatePeriod (%v) must be positive, LeaseDuration (%v) at least 1s",
+			c.MaxPods, c.UpdatePeriod, c.LeaseDuration))
+	}
+	for k, v := range c.Reserved {
+		if _, err := resource.ParseQuantity(v); err != nil || (k != string(corev1.ResourceCPU) && k != string(corev1.ResourceMemory)) {
+			errs = append(errs, fmt.Errorf("Config.Reserved[%s] = %q: want a quantity of cpu or memory", k, v))
+		}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Jitter == nil {
+		o.Jitter = rand.Float64
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("nodestatus: %w", err)
+	}
+	return nil
+}
+
+// Module is the nodestatus module.
+type Module struct {
+	opts    Options
+	log     *slog.Logger
+	version string
+	// poke asks the reporter for a node status now; capacity 1.
+	poke chan struct{}
+	// registered is set by the first successful registration of the process.
+	registered atomic.Bool
+	// mu guards lastIP and ipFailing.
+	mu sync.Mutex
+	// lastIP is the last address found routing to the cloud; ipFailing
+	// says the last attempt to find it failed (logged once).
+	lastIP    string
+	ipFailing bool
+}
+
+// New validates o.
+func New(o Options) (*Module, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	return &Module{
+		opts:    o,
+		log:     o.Logger.With("module", Name),
+		version: kubeletVersion(o.Version),
+		poke:    make(chan struct{}, 1),
+	}, nil
+}
+
+// Name implements beehive.Module.
+func (m *Module) Name() string { return Name }
+
+// Group implements beehive.Module.
+func (m *Module) Group() string { return "node" }
+
+// Start reports status and lease renewals, and registers the Node on every
+// connection to the cloud, until ctx ends.
+func (m *Module) Start(ctx context.Context) error {
+	m.event(corev1.EventTypeNormal, "Starting", "Starting edgecore.")
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { m.report(ctx) })
+	err := m.serve(ctx)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// serve follows the cloud's comings and goings: a registration runs from
+// each OpCloudConnected until it succeeds or OpCloudDisconnected comes.
+func (m *Module) serve(ctx context.Context) error {
+	var reg run
+	defer reg.stop()
+	// tried says a registration ran since the last connect; OpCloudSynced
+	// starts one if the hub's OpCloudConnected was lost.
+	tried := false
+	for {
+		msg, err := m.opts.Bus.Receive(ctx, Name)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("nodestatus: receive: %w", err)
+		}
+		switch msg.Route.Operation {
+		case edgehub.OpCloudConnected:
+			reg.stop()
+			reg, tried = goRun(ctx, m.register), true
+		case edgehub.OpCloudSynced:
+			if !tried {
+				reg, tried = goRun(ctx, m.register), true
+			}
+		case edgehub.OpCloudDisconnected:
+			reg.stop()
+			tried = false
+		default:
+			m.log.Debug("ignored a message", "from", msg.Route.Source, "op", msg.Route.Operation)
+		}
+	}
+}
+
+// event tells the events module, if any, about the Node; it never waits.
+func (m *Module) event(typ, reason, msg string) {
+	if m.opts.Events == "" {
+		return
+	}
+	ev := corev1.Event{
+		InvolvedObject: corev1.ObjectReference{Kind: "Node", Name: m.opts.NodeName, UID: nodeUID(m.opts.NodeName)},
+		Type:           typ,
+		Reason:         reason,
+		Message:        msg,
+	}
+	em, err := events.NewMessage(Name, m.opts.Events, ev)
+	if err == nil {
+		err = m.opts.Bus.TrySend(em)
+	}
+	if err != nil {
+		m.log.Warn("event not recorded", "reason", reason, "err", err)
+	}
+}
+
+// run is a goroutine's cancel and join; the zero run is stopped.
+type run struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// goRun runs f in a goroutine with a child of ctx.
+func goRun(ctx context.Context, f func(context.Context)) run {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(ctx)
+	}()
+	return run{cancel: cancel, done: done}
+}
+
+// stop cancels the goroutine and waits for it to return.
+func (r *run) stop() {
+	if r.cancel != nil {
+		r.cancel()
+		<-r.done
+		*r = run{}
+	}
+}
