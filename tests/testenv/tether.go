@@ -37,6 +37,7 @@ type Cloudcore struct {
 	// ConfigPath is cloudcore's config file.
 	ConfigPath string
 	kube       *Kube
+	command    Command
 }
 
 // StartCloudcore runs cloudcore against o.Kube on free loopback ports, its
@@ -63,9 +64,22 @@ cloudHub:
   keepalivePeriod: %s
 `, o.Health, o.Kube.Kubeconfig, TetherNamespace, c.WebSocketPort, c.QUICPort, c.HTTPSPort, o.KeepalivePeriod))
 	c.ConfigPath = cfg
-	c.Process = StartProcess(t, Command{Name: "cloudcore", Path: filepath.Join(o.Bin, "cloudcore"), Args: []string{"--config", cfg}})
-	WaitHTTPReady(t, c.Process, c.Health+"/readyz")
+	c.command = Command{Name: "cloudcore", Path: filepath.Join(o.Bin, "cloudcore"), Args: []string{"--config", cfg}}
+	c.Restart(t)
 	return c
+}
+
+// Restart stops cloudcore if it runs and starts it again with the same
+// config and ports, then waits until it is ready.
+func (c *Cloudcore) Restart(t T) {
+	t.Helper()
+	if c.Process != nil {
+		if err := c.Process.Stop(); err != nil {
+			t.Logf("cloudcore stopped: %v", err)
+		}
+	}
+	c.Process = StartProcess(t, c.command)
+	WaitHTTPReady(t, c.Process, c.Health+"/readyz")
 }
 
 // JoinToken creates a join token valid for ttl, as an operator would.
@@ -105,13 +119,18 @@ type EdgecoreOptions struct {
 	Transport string
 	// Health is the health endpoint's host:port; empty picks a free port.
 	Health string
+	// DBPath is the local store's file; empty means a new temp folder's
+	// edgecore.db. Pass an earlier Edgecore's DBPath to restart it.
+	DBPath string
 }
 
 // Edgecore is a running edgecore.
 type Edgecore struct {
 	*Process
-	Health string
-	PKIDir string
+	Health     string
+	PKIDir     string
+	DBPath     string
+	ConfigPath string
 }
 
 // StartEdgecore runs edgecore against o.Cloud and waits until it is ready
@@ -127,6 +146,9 @@ func StartEdgecore(t T, o EdgecoreOptions) *Edgecore {
 	if o.Transport == "" {
 		o.Transport = "websocket"
 	}
+	if o.DBPath == "" {
+		o.DBPath = filepath.Join(t.TempDir(), "edgecore.db")
+	}
 	cfg := writeTempConfig(t, "edgecore.yaml", fmt.Sprintf(`apiVersion: config.tether.io/v1alpha1
 kind: EdgeCore
 nodeName: %s
@@ -140,9 +162,11 @@ edgeHub:
   keepalivePeriod: 2s
   reconnectInitial: 200ms
   reconnectMax: 2s
-`, o.NodeName, o.Health, o.Transport, o.Cloud.WebSocketPort, o.Cloud.QUICPort, o.Cloud.HTTPSPort, o.Token, o.PKIDir))
+metaManager: {dbPath: %q}
+nodeStatus: {updatePeriod: 1s, leaseDuration: 4s}
+`, o.NodeName, o.Health, o.Transport, o.Cloud.WebSocketPort, o.Cloud.QUICPort, o.Cloud.HTTPSPort, o.Token, o.PKIDir, o.DBPath))
 	p := StartProcess(t, Command{Name: "edgecore-" + o.NodeName, Path: filepath.Join(o.Bin, "edgecore"), Args: []string{"--config", cfg}})
-	e := &Edgecore{Process: p, Health: "http://" + o.Health, PKIDir: o.PKIDir}
+	e := &Edgecore{Process: p, Health: "http://" + o.Health, PKIDir: o.PKIDir, DBPath: o.DBPath, ConfigPath: cfg}
 	WaitHTTPReady(t, p, e.Health+"/readyz")
 	return e
 }
