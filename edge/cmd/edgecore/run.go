@@ -15,24 +15,95 @@ import (
 	"github.com/tether-edge/tether/common/daemon"
 	"github.com/tether-edge/tether/edge/pkg/certmanager"
 	"github.com/tether-edge/tether/edge/pkg/edgehub"
+	"github.com/tether-edge/tether/edge/pkg/events"
+	"github.com/tether-edge/tether/edge/pkg/metamanager"
+	"github.com/tether-edge/tether/edge/pkg/nodestatus"
 )
 
-// run builds edgecore's modules from cfg and runs them until ctx ends.
+// version is edgecore's version, reported in the Node's nodeInfo; set at
+// build time with -ldflags "-X main.version=v1.2.3".
+var version = "v0.1.0-dev"
+
+// run opens the local store, builds edgecore's modules from cfg and runs
+// them until ctx ends.
 func run(ctx context.Context, cfg *config.EdgeCore) error {
 	log := cfg.Logging.NewLogger(os.Stderr).With("node", cfg.NodeName)
+	store, err := metamanager.OpenStore(metamanager.StoreOptions{
+		Path:        cfg.MetaManager.DBPath,
+		Logger:      log,
+		BusyTimeout: cfg.MetaManager.BusyTimeout.Duration,
+		MaxBatch:    cfg.MetaManager.MaxBatch,
+	})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	return daemon.Process{
 		Name:   "edgecore",
 		Logger: log,
 		Bus:    cfg.Bus,
 		Health: cfg.Health,
 		Modules: func(bus *beehive.Bus) ([]daemon.Entry, error) {
-			return modules(cfg, bus, log)
+			return modules(cfg, bus, store, log)
 		},
 	}.Run(ctx)
 }
 
 // modules is edgecore's composition root.
-func modules(cfg *config.EdgeCore, bus *beehive.Bus, log *slog.Logger) ([]daemon.Entry, error) {
+func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, log *slog.Logger) ([]daemon.Entry, error) {
+	meta, err := metamanager.New(metamanager.Options{
+		Bus:            bus,
+		Store:          store,
+		Logger:         log,
+		Hub:            edgehub.Name,
+		RequestTimeout: cfg.EdgeHub.RequestTimeout.Duration,
+	})
+	if err != nil {
+		return nil, err
+	}
+	hub, err := hubModule(cfg, bus, meta, log)
+	if err != nil {
+		return nil, err
+	}
+	node, err := nodestatus.New(nodestatus.Options{
+		Bus:         bus,
+		Logger:      log,
+		Host:        nodestatus.SystemHost{},
+		NodeName:    cfg.NodeName,
+		Config:      cfg.NodeStatus,
+		CloudServer: cfg.EdgeHub.Server,
+		Version:     version,
+		StatusSink:  metamanager.Name,
+		Hub:         edgehub.Name,
+		Events:      events.Name,
+	})
+	if err != nil {
+		return nil, err
+	}
+	recorder, err := events.New(events.Options{
+		Bus:      bus,
+		Logger:   log,
+		NodeName: cfg.NodeName,
+		Hub:      edgehub.Name,
+		QPS:      cfg.NodeStatus.EventQPS,
+		Burst:    cfg.NodeStatus.EventBurst,
+		Buffer:   cfg.NodeStatus.EventBuffer,
+	})
+	if err != nil {
+		return nil, err
+	}
+	restart := beehive.Policy{OnError: beehive.Restart}
+	return []daemon.Entry{
+		{Module: meta, Policy: restart},
+		{Module: hub, Policy: restart},
+		{Module: node, Policy: restart},
+		{Module: recorder, Policy: restart},
+	}, nil
+}
+
+// hubModule builds EdgeHub with the node's certificate manager; store is
+// what it syncs into.
+func hubModule(cfg *config.EdgeCore, bus *beehive.Bus, store edgehub.Store, log *slog.Logger) (*edgehub.Hub, error) {
 	h := cfg.EdgeHub
 	token, err := joinToken(h)
 	if err != nil {
@@ -54,9 +125,9 @@ func modules(cfg *config.EdgeCore, bus *beehive.Bus, log *slog.Logger) ([]daemon
 	if h.Transport == config.TransportQUIC {
 		port = h.Ports.QUIC
 	}
-	hub, err := edgehub.New(edgehub.Options{
+	return edgehub.New(edgehub.Options{
 		Bus:              bus,
-		Store:            edgehub.NewMemStore(), // MetaManager's SQLite store replaces it
+		Store:            store,
 		Certs:            certs,
 		Logger:           log,
 		Transport:        h.Transport,
@@ -69,11 +140,8 @@ func modules(cfg *config.EdgeCore, bus *beehive.Bus, log *slog.Logger) ([]daemon
 		UpstreamBurst:    h.UpstreamBurst,
 		StatusWindow:     h.StatusWindow,
 		RequestTimeout:   h.RequestTimeout.Duration,
+		Subscribers:      []string{nodestatus.Name, events.Name},
 	})
-	if err != nil {
-		return nil, err
-	}
-	return []daemon.Entry{{Module: hub, Policy: beehive.Policy{OnError: beehive.Restart}}}, nil
 }
 
 // joinToken reads the join token from the config or its file. A missing
