@@ -15,11 +15,9 @@ import (
 	"k8s.io/client-go/util/retry"
 )
 
-// The role labels register puts on every edge Node (empty values).
-const (
-	nodeRoleEdge  = "node-role.kubernetes.io/edge"
-	nodeRoleAgent = "node-role.kubernetes.io/agent"
-)
+// nodeRoleAgent is, with edgeNodeLabel (the label the downstream half
+// selects edge Nodes by), the role label register puts on every edge Node.
+const nodeRoleAgent = "node-role.kubernetes.io/agent"
 
 // register creates Node name from what the edge sent, or, when it exists,
 // adds the edge labels and the labels the edge sent to it and leaves the
@@ -69,7 +67,7 @@ func nodeToRegister(name string, sent *corev1.Node) *corev1.Node {
 	if n.Labels == nil {
 		n.Labels = map[string]string{}
 	}
-	n.Labels[nodeRoleEdge] = ""
+	n.Labels[edgeNodeLabel] = ""
 	n.Labels[nodeRoleAgent] = ""
 	return n
 }

@@ -57,7 +57,7 @@ func authorize(idx index, u upMsg) (grant, error) {
 		pod, err := podOf(idx, n, res.Namespace, res.Name, u.podStatus.UID)
 		return grant{pod: pod}, err
 	case upEvent:
-		return authorizeEvent(idx, n, res.Namespace, u.event)
+		return authorizeEvent(idx, n, res.Namespace, res.Name, u.event)
 	case upConfigMap, upSecret:
 		ref := objectRef{Kind: res.Type, Namespace: res.Namespace, Name: res.Name}
 		if !idx.uses(n, ref) {
@@ -93,11 +93,11 @@ func podOf(idx index, n, ns, name string, uid types.UID) (*corev1.Pod, error) {
 	return pod, nil
 }
 
-// authorizeEvent allows an event in ns about node n itself or about a pod
+// authorizeEvent allows an event ns/name about node n itself or about a pod
 // bound to n.
-func authorizeEvent(idx index, n, ns string, ev *corev1.Event) (grant, error) {
-	if ev.Namespace != ns {
-		return grant{}, deny("event in namespace %q sent as %q", ev.Namespace, ns)
+func authorizeEvent(idx index, n, ns, name string, ev *corev1.Event) (grant, error) {
+	if ev.Namespace != ns || ev.Name != name {
+		return grant{}, deny("event %s/%s sent as %s/%s", ev.Namespace, ev.Name, ns, name)
 	}
 	obj := ev.InvolvedObject
 	switch obj.Kind {

@@ -32,6 +32,9 @@ type objectCache interface {
 	object(ref objectRef) (runtime.Object, bool)
 }
 
+// The downstream half caches the objects queries ask for.
+var _ objectCache = (*downstream)(nil)
+
 // upstream applies what edge nodes send up (kubemsg's table) to the
 // apiserver, after authorize allowed it.
 //
