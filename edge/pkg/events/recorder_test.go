@@ -3,7 +3,9 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -284,4 +286,83 @@ func TestSyncMessagesAreAnswered(t *testing.T) {
 			t.Fatalf("responses %+v", bus.responses)
 		}
 	})
+}
+
+// Over random connects, disconnects, failures and hung requests, every event
+// reaches the cloud with its full count once the cloud stays up.
+func TestConvergesOverRandomConnections(t *testing.T) {
+	for seed := range uint64(25) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { converge(t, seed) })
+		})
+	}
+}
+
+func converge(t *testing.T, seed uint64) {
+	ops := rand.New(rand.NewPCG(seed, 1))
+	answers := rand.New(rand.NewPCG(seed, 2)) // used by one sender at a time
+	bus := newFakeBus()
+	failuresLeft := maxAttempts - 1 // no event can be dropped for failing
+	bus.setAnswer(func(ctx context.Context, req message.Message) (message.Message, error) {
+		switch n := answers.IntN(10); {
+		case n == 0 && failuresLeft > 0:
+			failuresLeft--
+			return req.Response("edgehub", message.OpError, []byte("apiserver unavailable")), nil
+		case n == 1:
+			<-ctx.Done() // hung until the disconnect
+			return message.Message{}, ctx.Err()
+		case n < 5:
+			select { // slow: repeats come in meanwhile
+			case <-time.After(2 * time.Second):
+			case <-ctx.Done():
+				return message.Message{}, ctx.Err()
+			}
+		}
+		return accept(ctx, req)
+	})
+	r, err := New(Options{Bus: bus, Logger: slog.New(slog.DiscardHandler), NodeName: "edge-1", Hub: edgehub.Name, QPS: 1000, Burst: 1000, Buffer: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.Start(ctx) }()
+
+	recorded := map[string]int32{}
+	for range 60 {
+		switch n := ops.IntN(10); {
+		case n == 0:
+			bus.hub(edgehub.OpCloudConnected)
+		case n == 1:
+			bus.hub(edgehub.OpCloudDisconnected)
+		case n < 7:
+			pod := fmt.Sprint("pod-", ops.IntN(4))
+			recorded[pod]++
+			bus.event(t, podEvent(pod, "BackOff", "back-off"))
+		default:
+			time.Sleep(time.Duration(ops.IntN(3000)) * time.Millisecond)
+		}
+		synctest.Wait()
+	}
+	bus.setAnswer(accept)
+	bus.hub(edgehub.OpCloudConnected)
+	time.Sleep(5 * time.Minute)
+	synctest.Wait()
+
+	if s := r.Stats(); s.Waiting != 0 || s.RateLimited+s.Overflowed+s.Rejected+s.Failed != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	last := map[string]int32{}
+	for _, ev := range bus.sent(t) {
+		last[ev.InvolvedObject.Name] = ev.Count
+	}
+	for pod, n := range recorded {
+		if last[pod] != n {
+			t.Errorf("%s: recorded %d times, last sent with count %d", pod, n, last[pod])
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Start: %v", err)
+	}
 }
