@@ -34,8 +34,8 @@ type Stats struct {
 	// RateLimited found the token bucket empty; Overflowed were the oldest
 	// of a full buffer. Both were dropped.
 	RateLimited, Overflowed uint64
-	// Rejected were refused as forbidden; Failed failed maxAttempts sends.
-	// Both were dropped.
+	// Rejected were refused for good ("forbidden...") or did not encode;
+	// Failed failed maxAttempts sends. Both were dropped.
 	Rejected, Failed uint64
 }
 
