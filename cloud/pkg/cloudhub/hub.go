@@ -25,6 +25,9 @@ const Name = "cloudhub"
 // ErrNodeLimit refuses a node when NodeLimit nodes are connected.
 var ErrNodeLimit = fmt.Errorf("%w: node limit reached", tunnel.ErrUnavailable)
 
+// ErrNotReady refuses a node until Options.Ready is closed.
+var ErrNotReady = fmt.Errorf("%w: desired sets are still loading", tunnel.ErrUnavailable)
+
 // Bus is what the hub needs of beehive.Bus.
 type Bus interface {
 	Receive(ctx context.Context, module string) (message.Message, error)
@@ -60,6 +63,13 @@ type Options struct {
 	Codec wire.Codec
 	// Logger is required.
 	Logger *slog.Logger
+	// Ready gates admission: until it is closed the hub refuses every node
+	// with ErrNotReady (a tunnel.ErrUnavailable, "desired sets are still
+	// loading"), which the edge treats as try-later, so that no node's
+	// manifest is compared with a desired set still being filled after a
+	// cloudcore start. Nil means ready at once. cloudcore passes
+	// EdgeController's Synced.
+	Ready <-chan struct{}
 }
 
 func (o *Options) validate() error {
@@ -202,11 +212,15 @@ func (h *Hub) serverTLS() *tls.Config {
 }
 
 // admit names the node a verified certificate belongs to, and refuses it
-// when the hub is full (unless it replaces the node's own session).
+// until the desired sets are loaded, and when the hub is full (unless it
+// replaces the node's own session).
 func (h *Hub) admit(peer *x509.Certificate) (string, error) {
 	name, err := certs.NodeName(peer)
 	if err != nil {
 		return "", err
+	}
+	if !h.ready() {
+		return "", ErrNotReady
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -214,6 +228,19 @@ func (h *Hub) admit(peer *x509.Certificate) (string, error) {
 		return "", fmt.Errorf("%w (%d nodes)", ErrNodeLimit, h.opts.NodeLimit)
 	}
 	return name, nil
+}
+
+// ready reports whether Options.Ready is nil or closed.
+func (h *Hub) ready() bool {
+	if h.opts.Ready == nil {
+		return true
+	}
+	select {
+	case <-h.opts.Ready:
+		return true
+	default:
+		return false
+	}
 }
 
 // node returns the state of the named node, creating it on first use.

@@ -92,8 +92,12 @@ func fakeSecret(name, rv string) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: objMeta("default", name, rv), Data: map[string][]byte{"k": []byte(rv)}}
 }
 
-func dcm(name string) objectRef     { return objectRef{Kind: "configmap", Namespace: "default", Name: name} }
-func dsecret(name string) objectRef { return objectRef{Kind: "secret", Namespace: "default", Name: name} }
+func dcm(name string) objectRef {
+	return objectRef{Kind: "configmap", Namespace: "default", Name: name}
+}
+func dsecret(name string) objectRef {
+	return objectRef{Kind: "secret", Namespace: "default", Name: name}
+}
 
 // edge keys of a node's set
 func kNode(name string) message.Resource { return message.Resource{Type: "node", Name: name} }
@@ -206,7 +210,10 @@ func TestDownstreamFollowsTheCluster(t *testing.T) {
 		}
 		return nil
 	})
-	mustDo(t, func() error { _, err := core.ConfigMaps("default").Create(ctx, fakeCM("a", "10"), metav1.CreateOptions{}); return err })
+	mustDo(t, func() error {
+		_, err := core.ConfigMaps("default").Create(ctx, fakeCM("a", "10"), metav1.CreateOptions{})
+		return err
+	})
 	mustDo(t, func() error {
 		_, err := core.Pods("default").Create(ctx, fakePod("p1", "n1", "11", dcm("a")), metav1.CreateOptions{})
 		return err
@@ -219,7 +226,10 @@ func TestDownstreamFollowsTheCluster(t *testing.T) {
 		}
 		return nil
 	})
-	mustDo(t, func() error { _, err := core.ConfigMaps("default").Update(ctx, fakeCM("a", "12"), metav1.UpdateOptions{}); return err })
+	mustDo(t, func() error {
+		_, err := core.ConfigMaps("default").Update(ctx, fakeCM("a", "12"), metav1.UpdateOptions{})
+		return err
+	})
 	waitSet(t, hub, "n1", map[message.Resource]string{kNode("n1"): "1", kPod("p1"): "11", kRef(dcm("a")): "12"})
 	if last := hub.messages()[len(hub.messages())-1]; last.Route.Operation != message.OpUpdate || last.Route.Resource.Type != "configmap" {
 		t.Errorf("a's change sent as %s %s", last.Route.Operation, last.Route.Resource)
@@ -239,9 +249,15 @@ func TestDownstreamFollowsTheCluster(t *testing.T) {
 	})
 
 	// n3 becomes an edge node, with the pod it already had, then stops being one.
-	mustDo(t, func() error { _, err := core.Nodes().Update(ctx, fakeNode("n3", "20", true), metav1.UpdateOptions{}); return err })
+	mustDo(t, func() error {
+		_, err := core.Nodes().Update(ctx, fakeNode("n3", "20", true), metav1.UpdateOptions{})
+		return err
+	})
 	waitSet(t, hub, "n3", map[message.Resource]string{kNode("n3"): "20", kPod("p3"): "2"})
-	mustDo(t, func() error { _, err := core.Nodes().Update(ctx, fakeNode("n3", "21", false), metav1.UpdateOptions{}); return err })
+	mustDo(t, func() error {
+		_, err := core.Nodes().Update(ctx, fakeNode("n3", "21", false), metav1.UpdateOptions{})
+		return err
+	})
 	waitSet(t, hub, "n3", map[message.Resource]string{})
 	waitUntil(t, "the pods of n3 no longer watched", func() error {
 		if n := cs.openWatches("pods"); n != 1 {
@@ -277,7 +293,10 @@ func TestDownstreamRestartTakesBackWhatVanished(t *testing.T) {
 	// Meanwhile: p1 goes, p2 comes, n4 goes.
 	core := cs.CoreV1()
 	mustDo(t, func() error { return core.Pods("default").Delete(ctx, "p1", metav1.DeleteOptions{}) })
-	mustDo(t, func() error { _, err := core.Pods("default").Create(ctx, fakePod("p2", "n1", "5"), metav1.CreateOptions{}); return err })
+	mustDo(t, func() error {
+		_, err := core.Pods("default").Create(ctx, fakePod("p2", "n1", "5"), metav1.CreateOptions{})
+		return err
+	})
 	mustDo(t, func() error { return core.Nodes().Delete(ctx, "n4", metav1.DeleteOptions{}) })
 	if _, ok := d.podOnNode("n1", "default", "p1"); !ok {
 		t.Error("between runs, the index forgot p1: it should answer from the last run")
