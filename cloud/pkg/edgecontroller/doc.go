@@ -1,0 +1,91 @@
+// Package edgecontroller is cloudcore's EdgeController: a beehive module
+// that keeps each edge node's desired set in CloudHub (down) and applies
+// what edge nodes send up to the apiserver (up). Start runs both halves
+// until its context ends; a failure of either stops both.
+//
+// # The desired set of an edge node
+//
+// An edge node is a Node labelled node-role.kubernetes.io/edge (any
+// value). Its desired set is
+//
+//   - its Node (null/node/<name>);
+//   - the pods whose spec.nodeName is the node, whatever their phase
+//     (<ns>/pod/<name>);
+//   - the configmaps and secrets those pods use (<ns>/configmap/<name>,
+//     <ns>/secret/<name>): volumes (configMap, secret, and the configMap
+//     and secret sources of projected volumes), env valueFrom
+//     configMapKeyRef and secretKeyRef, envFrom configMapRef and secretRef
+//     of init, app and ephemeral containers, and imagePullSecrets.
+//     Optional references count: if the object exists the edge gets it.
+//
+// The downstream half sends the hub (Options.Hub) an insert (an object
+// entering the node's set) or an update (a newer version) carrying the
+// object's JSON, with apiVersion and kind set and metadata.managedFields
+// dropped, and Header.ResourceVersion its resourceVersion; or a delete
+// when the object leaves the set: it was deleted, its pod left the node or
+// stopped using it, or the node was deleted or lost its label (then every
+// object of its set is deleted, the Node last). Every message names the
+// node in Route.Resource (node/<node>/<ns>/<type>/<name>). Per object and
+// node the messages are sent in the order the cluster changed: never an
+// older version after a newer one. An object is sent before the pod that
+// needs it when both are known.
+//
+// The upstream half also asks whether a node's pod uses a service
+// account: spec.serviceAccountName, "default" when empty. Service
+// accounts are never sent.
+//
+// # How it scales
+//
+// The informers hold only what edge nodes need; there is no cluster-wide
+// cache of pods, configmaps or secrets, and nothing is written to the
+// apiserver for the downstream half.
+//
+//   - One Node informer, restricted by the edge label selector.
+//   - Per edge node, one pod watch restricted by the field selector
+//     spec.nodeName=<node>, as a kubelet's; started when the node appears,
+//     stopped when it leaves.
+//   - Per configmap or secret some edge pod uses, one watch of that object
+//     alone (its namespace, metadata.name=<name>), as the kubelet's
+//     watch-based configmap and secret managers do; reference-counted
+//     across all nodes, started when the first pod uses it and stopped when
+//     the last one stops.
+//
+// So the apiserver serves (edge nodes + distinct referenced objects + 1)
+// watches, and memory holds the edge nodes, their pods and the objects
+// they use, each once however many nodes share it. Pod and object watches
+// are plain informers (a reflector and a handler, no shared processor).
+//
+// # Concurrency
+//
+// Informer handlers do not decide anything: they put typed events on one
+// bounded queue (when it is full they wait, and their informer buffers),
+// which a single loop takes in order. The loop owns the tracker (the pure
+// state machine, tracker.go), starts and stops watches as it says, and
+// sends each step's messages with Bus.Send before taking the next event,
+// so a slow hub slows the loop, never reorders it. An event of a watch
+// already stopped is dropped. The index the upstream half queries (node,
+// podOnNode, uses, object) reads the tracker under a read lock and is
+// safe from any goroutine; objects it returns belong to the cache and must
+// not be changed.
+//
+// A run of the downstream half ends by cancelling every informer and
+// waiting for them. It can run again: the tracker is kept, every watch it
+// needs restarts, and as each first list comes in, what the tracker holds
+// but the cluster no longer has is deleted from the hub.
+//
+// # Readiness
+//
+// Synced is closed once the first run has sent the desired set of every
+// edge node the first Node list held: the Node list, then each of those
+// nodes' pod lists, then the first list of every object watch their pods
+// need, each handled and sent. Nodes and references appearing later do
+// not delay it. cloudcore passes it to cloudhub as Options.Ready: until it
+// is closed the hub refuses nodes as unavailable (try later), so no
+// node's manifest is compared with a half-loaded desired set, which
+// would delete what the edge rightly holds.
+//
+// # Upstream
+//
+// Every upstream message is authorized by the node identity CloudHub puts
+// in its resource (from the node's certificate), never by its content.
+package edgecontroller
