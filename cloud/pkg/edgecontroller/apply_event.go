@@ -2,6 +2,7 @@ package edgecontroller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,6 +37,10 @@ func (u *upstream) recordEvent(ctx context.Context, node string, sent *corev1.Ev
 		got, err = events.Update(ctx, cur, metav1.UpdateOptions{})
 		return err
 	})
+	var d *denial
+	if errors.As(err, &d) {
+		return nil, d
+	}
 	if err != nil {
 		return nil, fmt.Errorf("update event %s/%s: %w", ev.Namespace, ev.Name, err)
 	}

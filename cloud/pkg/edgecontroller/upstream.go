@@ -40,7 +40,15 @@ var _ objectCache = (*downstream)(nil)
 //
 // run receives from the bus and hands each message to one of Workers
 // goroutines chosen by its node, so one node's messages are applied in
-// the order they arrived while nodes proceed in parallel.
+// the order they arrived while nodes proceed in parallel. When a worker's
+// queue is full the receive loop waits for it (and the bus queue fills
+// behind it); a slow apiserver call is bounded by applyTimeout.
+//
+// Every request is answered: OpResponse with the result, or OpError with
+// "forbidden: <reason>" (a denial, logged at Warn and counted in
+// denials), "unsupported: ..." (no row of kubemsg's table), "bad content
+// ..." or the apiserver's error. Statuses are never answered; their
+// failures are logged.
 type upstream struct {
 	opts    Options
 	log     *slog.Logger
@@ -140,7 +148,8 @@ func (u *upstream) handle(ctx context.Context, m message.Message) {
 			return
 		}
 	}
-	if d := (*denial)(nil); errors.As(err, &d) {
+	var d *denial
+	if errors.As(err, &d) {
 		u.denials.Add(1)
 		u.log.Warn("denied an upstream message", "node", um.node, "op", m.Route.Operation,
 			"resource", um.res, "reason", d.reason)
