@@ -14,6 +14,10 @@ import (
 // shipped.
 var migrations = []string{
 	// 1: synced objects and kept statuses.
+	//
+	// objects is a rowid table: a row up to about a page (4 KiB) stays in
+	// its leaf, where WITHOUT ROWID would push any row over ~1 KiB into
+	// overflow pages, which SQLite reads past its page cache.
 	`CREATE TABLE objects (
 		type             TEXT NOT NULL,
 		namespace        TEXT NOT NULL, -- "" for cluster scope
@@ -21,8 +25,8 @@ var migrations = []string{
 		uid              TEXT NOT NULL,
 		resource_version TEXT NOT NULL,
 		content          BLOB NOT NULL,
-		PRIMARY KEY (type, namespace, name)
-	) WITHOUT ROWID;
+		UNIQUE (type, namespace, name)
+	);
 	CREATE TABLE statuses (
 		key       TEXT PRIMARY KEY,  -- the message's resource, edge form
 		timestamp INTEGER NOT NULL,  -- Header.Timestamp, ms

@@ -97,9 +97,12 @@ type Store struct {
 	// ops carries writes to the writer; unbuffered, so a write is either
 	// taken by the writer or still with its caller.
 	ops chan *writeOp
-	// stop ends the writer; stopped is closed when it has returned.
+	// checkpoints copies the WAL into the file beside the writer; nil when
+	// the store is read-only.
+	checkpoints *checkpointer
+	// stop ends the writer and the checkpointer; workers joins them.
 	stop    context.CancelFunc
-	stopped chan struct{}
+	workers sync.WaitGroup
 	// closed is done once Close has been called.
 	closed context.Context
 
@@ -187,6 +190,12 @@ func (s *Store) openWritable(o StoreOptions) error {
 	if err := w.prepare(ctx); err != nil {
 		return err
 	}
+	cdb, err := openWriterDB(s.path, o.BusyTimeout)
+	if err != nil {
+		return err
+	}
+	s.checkpoints = newCheckpointer(cdb, s.log)
+	w.checkpoints = s.checkpoints
 	if s.readers, err = openReaderDB(s.path, o.BusyTimeout, false); err != nil {
 		return err
 	}
@@ -194,11 +203,8 @@ func (s *Store) openWritable(o StoreOptions) error {
 		return err
 	}
 	s.ops = make(chan *writeOp)
-	s.stopped = make(chan struct{})
-	go func() {
-		defer close(s.stopped)
-		w.run(s.closed, s.ops)
-	}()
+	s.workers.Go(func() { w.run(s.closed, s.ops) })
+	s.workers.Go(func() { s.checkpoints.run(s.closed) })
 	return nil
 }
 
@@ -253,9 +259,7 @@ func (s *Store) prepareReads() error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.stop()
-		if s.stopped != nil {
-			<-s.stopped
-		}
+		s.workers.Wait()
 		var errs []error
 		if s.getStmt != nil {
 			errs = append(errs, s.getStmt.Close())
@@ -263,6 +267,11 @@ func (s *Store) Close() error {
 		if s.readers != nil {
 			errs = append(errs, s.readers.Close())
 		}
+		if s.checkpoints != nil {
+			errs = append(errs, s.checkpoints.db.Close())
+		}
+		// The writer's connection is the last: closing it checkpoints
+		// the WAL and removes it.
 		if s.writer != nil {
 			errs = append(errs, s.writer.close())
 		}

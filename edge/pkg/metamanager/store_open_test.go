@@ -18,7 +18,10 @@ import (
 func TestStorePragmas(t *testing.T) {
 	s := openTestStore(t, tempDB(t))
 	ctx := context.Background()
-	check := func(db *sql.DB, who, pragma, want string) {
+	type querier interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}
+	check := func(db querier, who, pragma, want string) {
 		t.Helper()
 		var got string
 		if err := db.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
@@ -28,16 +31,20 @@ func TestStorePragmas(t *testing.T) {
 			t.Errorf("%s: PRAGMA %s = %q, want %q", who, pragma, got, want)
 		}
 	}
+	// The writer is idle: its connection can answer.
 	for _, db := range []struct {
 		name string
-		db   *sql.DB
-	}{{"writer", s.writer.db}, {"reader", s.readers}} {
+		db   querier
+	}{{"writer", s.writer.conn}, {"reader", s.readers}, {"checkpointer", s.checkpoints.db}} {
 		check(db.db, db.name, "journal_mode", "wal")
 		check(db.db, db.name, "synchronous", "1") // NORMAL
 		check(db.db, db.name, "busy_timeout", "5000")
 	}
-	check(s.writer.db, "writer", "query_only", "0")
+	check(s.writer.conn, "writer", "query_only", "0")
+	check(s.writer.conn, "writer", "wal_autocheckpoint", "0")
+	check(s.writer.conn, "writer", "cache_size", "-65536")
 	check(s.readers, "reader", "query_only", "1")
+	check(s.readers, "reader", "cache_size", "-16384")
 	if _, err := s.readers.ExecContext(ctx, `DELETE FROM objects`); err == nil {
 		t.Error("a reader connection could write")
 	}

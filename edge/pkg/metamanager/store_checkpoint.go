@@ -1,0 +1,63 @@
+// Checkpoints of the write-ahead log, off the writer's path.
+
+package metamanager
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"sync/atomic"
+)
+
+// checkpointEvery is how many writes the writer commits between asking for
+// a checkpoint, about SQLite's default of 1000 pages of WAL.
+const checkpointEvery = 1000
+
+// checkpointer copies the WAL back into the database file on a connection
+// of its own. SQLite would otherwise checkpoint inside the commit that
+// crosses wal_autocheckpoint, with two fsyncs, while every caller of that
+// batch waits; here the writer only pokes it and goes on committing (WAL
+// lets a passive checkpoint run beside the writer).
+type checkpointer struct {
+	db  *sql.DB // one connection
+	log *slog.Logger
+	// poke asks for a checkpoint; capacity 1, so pokes made while one
+	// runs fold into the next.
+	poke chan struct{}
+
+	// done counts completed checkpoints, for tests.
+	done atomic.Int64
+}
+
+func newCheckpointer(db *sql.DB, log *slog.Logger) *checkpointer {
+	return &checkpointer{db: db, log: log, poke: make(chan struct{}, 1)}
+}
+
+// request asks for a checkpoint without waiting.
+func (c *checkpointer) request() {
+	select {
+	case c.poke <- struct{}{}:
+	default:
+	}
+}
+
+// run checkpoints on request until ctx ends.
+func (c *checkpointer) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.poke:
+		}
+		// PASSIVE: copy what no reader still needs, never wait for a lock.
+		var busy, logFrames, copied int
+		err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &copied)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Warn("local store checkpoint failed; the WAL grows until one succeeds", "err", err)
+			}
+			continue
+		}
+		c.done.Add(1)
+	}
+}
