@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tether-edge/tether/common/config"
 	"github.com/tether-edge/tether/common/daemon"
 )
@@ -17,6 +19,9 @@ func main() {
 		Defaults: config.DefaultEdgeCore,
 		Load:     config.LoadEdgeCore,
 		Run:      run,
+		Commands: func(load func() (*config.EdgeCore, error)) []*cobra.Command {
+			return []*cobra.Command{dbCommand(load)}
+		},
 	}.Execute()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "edgecore: %v\n", err)

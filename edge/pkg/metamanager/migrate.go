@@ -15,8 +15,8 @@ import (
 var migrations = []string{
 	// 1: synced objects and kept statuses.
 	//
-	// objects is a rowid table: a row up to about a page (4 KiB) stays in
-	// its leaf, where WITHOUT ROWID would push any row over ~1 KiB into
+	// Both are rowid tables: a row up to about a page (4 KiB) stays in its
+	// leaf, where WITHOUT ROWID would push any row over ~1 KiB into
 	// overflow pages, which SQLite reads past its page cache.
 	`CREATE TABLE objects (
 		type             TEXT NOT NULL,
@@ -28,10 +28,10 @@ var migrations = []string{
 		UNIQUE (type, namespace, name)
 	);
 	CREATE TABLE statuses (
-		key       TEXT PRIMARY KEY,  -- the message's resource, edge form
-		timestamp INTEGER NOT NULL,  -- Header.Timestamp, ms
-		message   BLOB NOT NULL      -- the whole message, common/wire frame
-	) WITHOUT ROWID;`,
+		key       TEXT NOT NULL UNIQUE, -- the message's resource, edge form
+		timestamp INTEGER NOT NULL,     -- Header.Timestamp, ms
+		message   BLOB NOT NULL         -- the whole message, common/wire frame
+	);`,
 }
 
 // schemaVersion is the version this binary writes and reads.
