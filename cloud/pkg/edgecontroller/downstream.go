@@ -95,7 +95,6 @@ func (d *downstream) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("edgecontroller: watch nodes: %w", err)
 	}
-	r.nodes = nodes.GetStore()
 	r.resume()
 	factory.Start(ctx.Done())
 	r.wg.Go(func() {

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/tether-edge/tether/common/message"
 )
@@ -23,8 +22,10 @@ type runner struct {
 	events chan event
 	// wg joins every informer and sync waiter of the run.
 	wg sync.WaitGroup
-	// nodes is the edge-node informer's cache.
-	nodes cache.Store
+	// nodesSeen collects the nodes the node informer reports before its
+	// first list is handled, when the tracker kept nodes from an earlier
+	// run; nil otherwise.
+	nodesSeen map[string]struct{}
 	// pods and objects are the running watches; an event of a watch not
 	// (or no longer) here is stale and dropped.
 	pods    map[string]*watcher
@@ -54,16 +55,22 @@ func (r *runner) push(ctx context.Context, ev event) {
 }
 
 // resume starts the watches that what the tracker kept from an earlier
-// run needs; each one's first list then takes back what vanished.
+// run needs, each noting what its first list reports, so that what
+// vanished meanwhile is taken back (see sweep).
 func (r *runner) resume() {
 	r.d.mu.RLock()
 	nodes, refs := r.d.t.watched()
 	r.d.mu.RUnlock()
+	if len(nodes) > 0 {
+		r.nodesSeen = make(map[string]struct{})
+	}
 	for _, n := range nodes {
 		r.watchPods(n)
+		r.pods[n].seen = make(map[string]struct{})
 	}
 	for _, ref := range refs {
 		r.watchObject(ref)
+		r.objects[ref].seen = make(map[string]struct{})
 	}
 }
 
@@ -114,22 +121,27 @@ func (r *runner) stepLocked(ev event) (effects, bool) {
 	t := r.d.t
 	switch ev := ev.(type) {
 	case nodeEvent:
+		note(r.nodesSeen, ev.name)
 		if ev.gone {
 			return t.removeNode(ev.name), true
 		}
 		return t.upsertNode(ev.node), true
 	case podEvent:
-		if !current(r.pods[ev.node], ev.watch) {
+		w := r.pods[ev.node]
+		if !current(w, ev.watch) {
 			return effects{}, false
 		}
+		note(w.seen, ev.namespace+"/"+ev.name)
 		if ev.gone {
 			return t.deletePod(ev.node, ev.namespace, ev.name), true
 		}
 		return t.upsertPod(ev.node, ev.pod), true
 	case objectEvent:
-		if !current(r.objects[ev.ref], ev.watch) {
+		w := r.objects[ev.ref]
+		if !current(w, ev.watch) {
 			return effects{}, false
 		}
+		note(w.seen, ev.ref.Namespace+"/"+ev.ref.Name)
 		if ev.gone {
 			return t.deleteObject(ev.ref), true
 		}
@@ -144,7 +156,7 @@ func (r *runner) stepLocked(ev event) (effects, bool) {
 		}
 		w.synced = true
 		r.initial.podsListed(ev.node)
-		return r.sweepPodsLocked(ev.node, w.store), true
+		return r.sweepPodsLocked(ev.node, w), true
 	case objectSynced:
 		w := r.objects[ev.ref]
 		if !current(w, ev.watch) {
@@ -152,45 +164,60 @@ func (r *runner) stepLocked(ev event) (effects, bool) {
 		}
 		w.synced = true
 		r.initial.objectDone(ev.ref)
-		return r.sweepObjectLocked(ev.ref, w.store), true
+		return r.sweepObjectLocked(ev.ref, w), true
 	}
 	return effects{}, false
 }
 
 func current(w *watcher, id uint64) bool { return w != nil && w.id == id }
 
-// The sweeps run when a watch has handed over its first list. They take
-// back what the tracker holds but the list lacks: nothing on a first run,
-// what vanished while no run watched on a later one. The cache may be
-// ahead of the events queued; a delete found early is simply not found
-// again when its event comes.
+// note adds key to seen, if seen is being collected.
+func note(seen map[string]struct{}, key string) {
+	if seen != nil {
+		seen[key] = struct{}{}
+	}
+}
+
+// The sweeps run when a watch resumed from an earlier run has handed its
+// first list to the loop. What the tracker kept but neither that list nor
+// any event since reported was deleted while no run watched: it is taken
+// back. Everything else is up to the watch's events, which follow in
+// order. A watch started by this run sweeps nothing: the tracker holds
+// only what its events reported.
 
 func (r *runner) sweepNodesLocked() effects {
 	var e effects
+	if r.nodesSeen == nil {
+		return e
+	}
 	nodes, _ := r.d.t.watched()
 	for _, n := range nodes {
-		if _, exists, _ := r.nodes.GetByKey(n); !exists {
+		if _, ok := r.nodesSeen[n]; !ok {
 			e.add(r.d.t.removeNode(n))
 		}
 	}
+	r.nodesSeen = nil
 	return e
 }
 
-func (r *runner) sweepPodsLocked(node string, store cache.Store) effects {
+func (r *runner) sweepPodsLocked(node string, w *watcher) effects {
 	var e effects
+	if w.seen == nil {
+		return e
+	}
 	for _, p := range r.d.t.podNames(node) {
-		if _, exists, _ := store.GetByKey(p.Namespace + "/" + p.Name); !exists {
+		if _, ok := w.seen[p.Namespace+"/"+p.Name]; !ok {
 			e.add(r.d.t.deletePod(node, p.Namespace, p.Name))
 		}
 	}
+	w.seen = nil
 	return e
 }
 
-func (r *runner) sweepObjectLocked(ref objectRef, store cache.Store) effects {
-	if _, known := r.d.t.object(ref); !known {
-		return effects{}
-	}
-	if _, exists, _ := store.GetByKey(ref.Namespace + "/" + ref.Name); exists {
+func (r *runner) sweepObjectLocked(ref objectRef, w *watcher) effects {
+	seen := w.seen
+	w.seen = nil
+	if seen == nil || len(seen) > 0 {
 		return effects{}
 	}
 	return r.d.t.deleteObject(ref)

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/tether-edge/tether/common/message"
 )
@@ -277,24 +277,32 @@ func TestDownstreamFollowsTheCluster(t *testing.T) {
 
 func TestDownstreamRestartTakesBackWhatVanished(t *testing.T) {
 	ctx := context.Background()
+	goroutines := runtime.NumGoroutine()
 	cs := newFakeCluster(fakeNode("n1", "1", true), fakeNode("n4", "1", true),
-		fakePod("p1", "n1", "2", dcm("a")), fakeCM("a", "3"))
+		fakePod("p1", "n1", "2", dcm("a")), fakeCM("a", "3"),
+		fakePod("p5", "n1", "2", dcm("b"), dsecret("s")), fakeCM("b", "4"), fakeSecret("s", "4"))
 	d, hub := newTestDownstream(t, cs)
 	stop := runDownstream(t, d)
 	waitSynced(t, d)
-	waitSet(t, hub, "n1", map[message.Resource]string{kNode("n1"): "1", kPod("p1"): "2", kRef(dcm("a")): "3"})
+	waitSet(t, hub, "n1", map[message.Resource]string{kNode("n1"): "1", kPod("p1"): "2", kRef(dcm("a")): "3",
+		kPod("p5"): "2", kRef(dcm("b")): "4", kRef(dsecret("s")): "4"})
 	stop()
-	for _, res := range []string{"nodes", "pods", "configmaps"} {
+	for _, res := range []string{"nodes", "pods", "configmaps", "secrets"} {
 		if n := cs.openWatches(res); n != 0 {
 			t.Errorf("after run returned, %d watches of %s are open", n, res)
 		}
 	}
 
-	// Meanwhile: p1 goes, p2 comes, n4 goes.
+	// Meanwhile: p1 goes, p2 comes, b goes, s changes, n4 goes.
 	core := cs.CoreV1()
 	mustDo(t, func() error { return core.Pods("default").Delete(ctx, "p1", metav1.DeleteOptions{}) })
 	mustDo(t, func() error {
 		_, err := core.Pods("default").Create(ctx, fakePod("p2", "n1", "5"), metav1.CreateOptions{})
+		return err
+	})
+	mustDo(t, func() error { return core.ConfigMaps("default").Delete(ctx, "b", metav1.DeleteOptions{}) })
+	mustDo(t, func() error {
+		_, err := core.Secrets("default").Update(ctx, fakeSecret("s", "6"), metav1.UpdateOptions{})
 		return err
 	})
 	mustDo(t, func() error { return core.Nodes().Delete(ctx, "n4", metav1.DeleteOptions{}) })
@@ -302,12 +310,19 @@ func TestDownstreamRestartTakesBackWhatVanished(t *testing.T) {
 		t.Error("between runs, the index forgot p1: it should answer from the last run")
 	}
 
-	runDownstream(t, d)
-	waitSet(t, hub, "n1", map[message.Resource]string{kNode("n1"): "1", kPod("p2"): "5"})
+	stop = runDownstream(t, d)
+	waitSet(t, hub, "n1", map[message.Resource]string{kNode("n1"): "1", kPod("p2"): "5", kPod("p5"): "2", kRef(dsecret("s")): "6"})
 	waitSet(t, hub, "n4", map[message.Resource]string{})
 	if d.uses("n1", dcm("a")) {
 		t.Error("after the restart, n1 still uses a")
 	}
+	stop()
+	waitUntil(t, "the goroutines of both runs to end", func() error {
+		if n := runtime.NumGoroutine(); n > goroutines {
+			return fmt.Errorf("%d goroutines, %d before the first run", n, goroutines)
+		}
+		return nil
+	})
 }
 
 // TestLoopDropsStaleEvents drives the loop by hand: an event of a watch
@@ -317,7 +332,6 @@ func TestLoopDropsStaleEvents(t *testing.T) {
 	d, hub := newTestDownstream(t, cs)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := newRunner(ctx, d)
-	r.nodes = cache.NewStore(cache.MetaNamespaceKeyFunc)
 	defer func() { cancel(); r.wg.Wait() }()
 
 	step := func(ev event) {

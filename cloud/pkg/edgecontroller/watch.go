@@ -213,10 +213,12 @@ func objectListWatch(client kubernetes.Interface, ref objectRef) (cache.ListerWa
 type watcher struct {
 	id     uint64
 	cancel context.CancelFunc
-	// store is the watch's cache: what the apiserver last said.
-	store cache.Store
 	// synced is set once the loop has handled its first list.
 	synced bool
+	// seen collects the keys (namespace/name) the watch reports before
+	// its first list is handled, for a watch resumed from an earlier run
+	// (see runner.resume); nil otherwise.
+	seen map[string]struct{}
 }
 
 // startWatch runs an informer over lw until ctx ends or the watcher is
@@ -227,7 +229,7 @@ type watcher struct {
 func startWatch(ctx context.Context, wg *sync.WaitGroup, id uint64, lw cache.ListerWatcher, objType runtime.Object,
 	push func(context.Context, event), toEvent func(any, bool) (event, bool), synced event) *watcher {
 	ctx, cancel := context.WithCancel(ctx)
-	store, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
+	_, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
 		ListerWatcher: lw,
 		ObjectType:    objType,
 		Transform:     forEdge,
@@ -241,5 +243,5 @@ func startWatch(ctx context.Context, wg *sync.WaitGroup, id uint64, lw cache.Lis
 		case <-ctx.Done():
 		}
 	})
-	return &watcher{id: id, cancel: cancel, store: store}
+	return &watcher{id: id, cancel: cancel}
 }
