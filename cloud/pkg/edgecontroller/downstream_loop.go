@@ -56,7 +56,7 @@ func (r *runner) push(ctx context.Context, ev event) {
 
 // resume starts the watches that what the tracker kept from an earlier
 // run needs, each noting what its first list reports, so that what
-// vanished meanwhile is taken back (see sweep).
+// vanished meanwhile is taken back (see the sweeps).
 func (r *runner) resume() {
 	r.d.mu.RLock()
 	nodes, refs := r.d.t.watched()
