@@ -17,6 +17,7 @@ import (
 
 	"github.com/tether-edge/tether/beehive"
 	"github.com/tether-edge/tether/cloud/pkg/cloudhub"
+	"github.com/tether-edge/tether/cloud/pkg/edgecontroller"
 	"github.com/tether-edge/tether/cloud/pkg/joinserver"
 	"github.com/tether-edge/tether/cloud/pkg/pki"
 	"github.com/tether-edge/tether/common/certs"
@@ -57,8 +58,18 @@ func modules(ctx context.Context, cfg *config.CloudCore, bus *beehive.Bus, log *
 	if err != nil {
 		return nil, fmt.Errorf("issue the serving certificate: %w", err)
 	}
+	ctrl, err := edgecontroller.New(edgecontroller.Options{
+		Bus:    bus,
+		Client: kube,
+		Logger: log,
+		Hub:    cloudhub.Name,
+	})
+	if err != nil {
+		return nil, err
+	}
 	hub, err := cloudhub.New(cloudhub.Options{
 		Bus:              bus,
+		Ready:            ctrl.Synced(),
 		ServerCert:       serving,
 		ClientCAs:        ca.Pool(),
 		WebSocketAddress: enabled(hubCfg.WebSocket),
@@ -72,7 +83,10 @@ func modules(ctx context.Context, cfg *config.CloudCore, bus *beehive.Bus, log *
 	if err != nil {
 		return nil, err
 	}
-	entries := []daemon.Entry{{Module: hub, Policy: beehive.Policy{OnError: beehive.Restart}}}
+	entries := []daemon.Entry{
+		{Module: hub, Policy: beehive.Policy{OnError: beehive.Restart}},
+		{Module: ctrl, Policy: beehive.Policy{OnError: beehive.Restart}},
+	}
 	if hubCfg.HTTPS.Enable {
 		join, err := joinServer(hubCfg, kube, ca, serving, log)
 		if err != nil {
