@@ -5,6 +5,7 @@ package metamanager
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 )
@@ -49,15 +50,21 @@ func (c *checkpointer) run(ctx context.Context) {
 			return
 		case <-c.poke:
 		}
-		// PASSIVE: copy what no reader still needs, never wait for a lock.
-		var busy, logFrames, copied int
-		err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &copied)
-		if err != nil {
-			if ctx.Err() == nil {
-				c.log.Warn("local store checkpoint failed; the WAL grows until one succeeds", "err", err)
-			}
-			continue
+		if _, _, err := c.checkpoint(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("local store checkpoint failed; the WAL grows until one succeeds", "err", err)
 		}
-		c.done.Add(1)
 	}
+}
+
+// checkpoint copies what no reader still needs from the WAL into the file
+// (PASSIVE: it never waits for a lock) and returns how many frames the WAL
+// holds and how many of them are now in the file.
+func (c *checkpointer) checkpoint(ctx context.Context) (walFrames, copied int, err error) {
+	var busy int
+	err = c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &walFrames, &copied)
+	if err != nil {
+		return 0, 0, fmt.Errorf("checkpoint: %w", err)
+	}
+	c.done.Add(1)
+	return walFrames, copied, nil
 }

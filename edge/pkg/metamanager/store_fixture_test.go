@@ -80,3 +80,15 @@ func statusMsg(key message.Resource, ts int64, content string) message.Message {
 	m.Header.Timestamp = ts
 	return m
 }
+
+// podWrite is the validated write of a pod named name, ready for the
+// writer (its done channel made), as Apply would hand it over.
+func podWrite(t testing.TB, name string) *writeOp {
+	t.Helper()
+	op, err := objectWrite(syncMsg(message.OpInsert, res("default", "pod", name), "1", podJSON("default", name, "u-"+name, "1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.done = make(chan struct{})
+	return op
+}

@@ -308,3 +308,20 @@ func TestStoreRecoversFromABadHeaderPage(t *testing.T) {
 	}
 	recoverFrom(t, path)
 }
+
+func TestStorePathWithURICharacters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a b?c#d%20e", "edge core.db")
+	s := openTestStore(t, path)
+	mustApply(t, s, syncMsg(message.OpInsert, res("default", "pod", "web"), "1", podJSON("default", "web", "u1", "1")))
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the store is not at the path it was given: %v", err)
+	}
+	ro, err := OpenStore(StoreOptions{Path: path, Logger: quietLogger(), ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.Get(context.Background(), res("default", "pod", "web")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -16,15 +16,8 @@ import (
 func TestStoreCollectBatches(t *testing.T) {
 	s := openTestStore(t, tempDB(t))
 	queued := make(chan *writeOp, 10)
-	var ops []*writeOp
 	for i := range 10 {
-		op, err := objectWrite(syncMsg(message.OpInsert, res("default", "pod", fmt.Sprint("p", i)), "1", podJSON("default", "p", "u", "1")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		op.done = make(chan struct{})
-		ops = append(ops, op)
-		queued <- op
+		queued <- podWrite(t, fmt.Sprint("p", i))
 	}
 
 	batch := collect(nil, <-queued, queued, 4)
@@ -58,17 +51,9 @@ func TestStoreCollectBatches(t *testing.T) {
 // answered with its error, and the rest of its batch is committed.
 func TestStoreFailedStatementFailsAlone(t *testing.T) {
 	s := openTestStore(t, tempDB(t))
-	mk := func(name string) *writeOp {
-		op, err := objectWrite(syncMsg(message.OpInsert, res("default", "pod", name), "1", podJSON("default", name, "u", "1")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		op.done = make(chan struct{})
-		return op
-	}
-	bad := mk("bad")
+	bad := podWrite(t, "bad")
 	bad.kind = 99 // no statement runs it
-	batch := []*writeOp{mk("a"), bad, mk("b")}
+	batch := []*writeOp{podWrite(t, "a"), bad, podWrite(t, "b")}
 	a, b := batch[0], batch[2]
 	s.writer.commit(batch)
 	for _, op := range []*writeOp{a, bad, b} {
@@ -230,11 +215,7 @@ func TestStoreCallerContext(t *testing.T) {
 	}
 
 	// The writer takes a write and waits for the lock...
-	first, err := objectWrite(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first.done = make(chan struct{})
+	first := podWrite(t, "web")
 	s.ops <- first
 
 	// ... so the next caller waits, until its context ends.
@@ -259,5 +240,36 @@ func TestStoreCallerContext(t *testing.T) {
 	mustApply(t, s, syncMsg(message.OpUpdate, key, "3", podJSON("default", "web", "u1", "3")))
 	if r, err := s.Get(context.Background(), key); err != nil || r.ResourceVersion != "3" {
 		t.Fatalf("Get = %+v, %v", r, err)
+	}
+}
+
+// TestStoreCheckpoints: the writer asks for a checkpoint every
+// checkpointEvery writes, and a checkpoint copies the WAL into the file.
+func TestStoreCheckpoints(t *testing.T) {
+	s := openTestStore(t, tempDB(t))
+	w := s.writer
+	// The writer is idle; give it a checkpointer nobody runs, to see its
+	// requests.
+	watch := newCheckpointer(s.checkpoints.db, quietLogger())
+	w.checkpoints = watch
+	var batch []*writeOp
+	for i := range checkpointEvery - 1 {
+		batch = append(batch, podWrite(t, fmt.Sprint("pod-", i)))
+	}
+	w.commit(batch)
+	if len(watch.poke) != 0 {
+		t.Fatalf("a checkpoint was requested after %d writes", len(batch))
+	}
+	w.commit([]*writeOp{podWrite(t, "one-more")})
+	if len(watch.poke) != 1 {
+		t.Fatalf("no checkpoint requested after %d writes", checkpointEvery)
+	}
+
+	frames, copied, err := watch.checkpoint(context.Background())
+	if err != nil {
+		t.Fatalf("checkpoint: %v", err)
+	}
+	if frames == 0 || copied != frames {
+		t.Errorf("checkpoint: WAL has %d frames, %d copied; want all of them", frames, copied)
 	}
 }
