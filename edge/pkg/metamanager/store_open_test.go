@@ -42,7 +42,7 @@ func TestStorePragmas(t *testing.T) {
 	}
 	check(s.writer.conn, "writer", "query_only", "0")
 	check(s.writer.conn, "writer", "wal_autocheckpoint", "0")
-	check(s.writer.conn, "writer", "cache_size", "-32768")
+	check(s.writer.conn, "writer", "cache_size", "-65536")
 	check(s.readers, "reader", "query_only", "1")
 	check(s.readers, "reader", "cache_size", "-8192")
 	if _, err := s.readers.ExecContext(ctx, `DELETE FROM objects`); err == nil {
