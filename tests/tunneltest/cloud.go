@@ -76,7 +76,7 @@ func StartCloud(t testing.TB, p *PKI, o CloudOptions) *Cloud {
 		}
 	}
 	c := &Cloud{Hub: hub, Bus: bus, Source: src, WebSocketAddr: hub.WebSocketAddr().String(), QUICAddr: hub.QUICAddr().String()}
-	c.Stop = run(t, bus)
+	c.Stop = Run(t, bus)
 	return c
 }
 

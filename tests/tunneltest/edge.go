@@ -81,7 +81,7 @@ func StartEdge(t testing.TB, p *PKI, o EdgeOptions) *Edge {
 		}
 	}
 	e := &Edge{Hub: hub, Bus: bus, Store: o.Store, Probe: probe}
-	e.Stop = run(t, bus)
+	e.Stop = Run(t, bus)
 	return e
 }
 

@@ -114,8 +114,8 @@ func Logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// run starts bus in a goroutine and returns a stop that cancels and joins it.
-func run(t testing.TB, bus *beehive.Bus) (stop func()) {
+// Run starts bus in a goroutine and returns a stop that cancels and joins it.
+func Run(t testing.TB, bus *beehive.Bus) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- bus.Run(ctx) }()
