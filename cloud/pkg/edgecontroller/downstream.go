@@ -91,7 +91,7 @@ func (d *downstream) run(ctx context.Context) error {
 		r.wg.Wait()
 	}()
 	nodes := factory.Core().V1().Nodes().Informer()
-	reg, err := nodes.AddEventHandler(handler(func(ev event) { r.push(ctx, ev) }, nodeEventOf))
+	reg, err := nodes.AddEventHandler(nodeHandler(func(ev event) { r.push(ctx, ev) }))
 	if err != nil {
 		return fmt.Errorf("edgecontroller: watch nodes: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -88,6 +89,34 @@ func handler(push func(event), toEvent func(obj any, gone bool) (event, bool)) c
 			emit(obj, true)
 		},
 	}
+}
+
+// nodeHandler is handler for the node informer, except that an update
+// that changes only the Node's status is not sent: the edge reports that
+// status itself (every few seconds), so sending it back down would only
+// echo heartbeats to the node and its SQLite store. The next change of
+// metadata or spec carries the status as it is then.
+func nodeHandler(push func(event)) cache.ResourceEventHandlerFuncs {
+	h := handler(push, nodeEventOf)
+	update := h.UpdateFunc
+	h.UpdateFunc = func(old, obj any) {
+		if o, ok := old.(*corev1.Node); ok {
+			if n, ok := obj.(*corev1.Node); ok && statusOnly(o, n) {
+				return
+			}
+		}
+		update(old, obj)
+	}
+	return h
+}
+
+// statusOnly reports whether b differs from a in nothing but its status
+// and the bookkeeping every write changes.
+func statusOnly(a, b *corev1.Node) bool {
+	am, bm := a.ObjectMeta, b.ObjectMeta
+	am.ResourceVersion, bm.ResourceVersion = "", ""
+	am.ManagedFields, bm.ManagedFields = nil, nil
+	return equality.Semantic.DeepEqual(am, bm) && equality.Semantic.DeepEqual(a.Spec, b.Spec)
 }
 
 func nodeEventOf(obj any, gone bool) (event, bool) {

@@ -56,6 +56,9 @@ func dsn(path string, busy time.Duration, reader, readOnly bool) string {
 // openWriterDB opens the writer's handle: one connection, never closed
 // while the store is open.
 func openWriterDB(path string, busy time.Duration) (*sql.DB, error) {
+	if err := makePrivate(path); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", dsn(path, busy, false, false))
 	if err != nil {
 		return nil, err
@@ -173,4 +176,21 @@ func moveAside(path string, now time.Time) (string, error) {
 		}
 	}
 	return dest, nil
+}
+
+// makePrivate creates the file if it is missing and makes it readable by
+// its owner only: the store holds the node's secrets. SQLite creates the
+// -wal and -shm files with the database file's mode.
+func makePrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("make %s private: %w", path, err)
+	}
+	return nil
 }
