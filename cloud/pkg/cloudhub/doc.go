@@ -8,7 +8,10 @@
 // A node is the CN of its client certificate (system:node:<name>, checked
 // by certs.NodeName) and nothing else. At most NodeLimit nodes are connected
 // at once; a node connecting again replaces its earlier session, which is
-// cancelled and joined before the new one starts.
+// cancelled and joined before the new one starts. Until Options.Ready is
+// closed (EdgeController has loaded every desired set), every node is
+// refused as unavailable and retries: its manifest must not be compared
+// with a half-loaded set.
 //
 // # What cloud modules send to "cloudhub"
 //

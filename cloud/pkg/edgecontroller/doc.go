@@ -86,6 +86,25 @@
 //
 // # Upstream
 //
-// Every upstream message is authorized by the node identity CloudHub puts
-// in its resource (from the node's certificate), never by its content.
+// What edge nodes send up is kubemsg's table: Node registration, node
+// status, lease renewals, pod status, events, and queries for a
+// configmap, a secret or a service-account token. CloudHub delivers it to
+// the group kubemsg.Group with the node's identity (from its
+// certificate) in Route.Resource.Node.
+//
+// Every message is authorized by that identity and the index, never by
+// its content: a node may register, patch and lease only itself, patch
+// the status only of the pods bound to it (with the uid it names),
+// create events only about itself or its pods, and read only the
+// configmaps, secrets and service-account tokens its pods use. A denial
+// is logged at Warn ("denied an upstream message"), counted (Denials),
+// answered "forbidden: <reason>" if it was a request, and changes nothing.
+//
+// Allowed messages are applied by Workers goroutines, one node's always on
+// the same one, so they apply in arrival order while nodes proceed in
+// parallel; each apiserver call is bounded. Node and pod status are
+// strategic-merge patches of the status subresource computed from the
+// cached object, as the kubelet does; a Lease is renewed with the
+// controller's clock (Options.Now), which is all the node-lifecycle
+// controller needs. Requests are always answered; statuses never are.
 package edgecontroller
