@@ -116,7 +116,7 @@ func (u *upstream) patchNodeStatus(ctx context.Context, name string, reported co
 
 func (u *upstream) logNodeStatusError(name string, err error) {
 	if apierrors.IsNotFound(err) {
-		u.log.Warn("node status dropped: the Node does not exist (the edge registers it when it connects)", "node", name)
+		u.log.Info("node status dropped: the Node does not exist yet (the edge registers it when it connects; the next status applies)", "node", name)
 		return
 	}
 	u.log.Info("node status not patched", "node", name, "err", err)
