@@ -59,7 +59,7 @@ func valueFrom(pod *corev1.Pod, src *corev1.EnvVarSource, objs Objects, d Downwa
 	ns := pod.Namespace
 	switch {
 	case src.FieldRef != nil:
-		v, err := fieldValue(pod, src.FieldRef.FieldPath, d)
+		v, err := FieldValue(pod, src.FieldRef.FieldPath, d)
 		return v, err == nil, err
 	case src.ConfigMapKeyRef != nil:
 		ref := src.ConfigMapKeyRef
@@ -106,8 +106,11 @@ func keyResult(kind, ns, name, key string, exists, found bool, optional *bool, v
 	return "", false, fmt.Errorf("key %q not found in %s %s/%s", key, kind, ns, name)
 }
 
-// fieldValue reads a downward-API field path.
-func fieldValue(pod *corev1.Pod, path string, d Downward) (string, error) {
+// FieldValue reads a downward-API field path of pod: metadata name,
+// namespace, uid, labels and annotations (whole, or one key as
+// metadata.labels['k']), spec.nodeName and serviceAccountName, status.podIP and
+// hostIP.
+func FieldValue(pod *corev1.Pod, path string, d Downward) (string, error) {
 	switch path {
 	case "metadata.name":
 		return pod.Name, nil
