@@ -73,8 +73,9 @@ type ContainerEvent struct {
 // Events opens the runtime's container event stream. Events arrive on the
 // returned channel until ctx ends or the runtime drops the stream; then the
 // channel is closed. wait blocks until the stream's goroutine has exited and
-// returns why the stream ended: ctx's error, or the runtime's (wrapped).
-// Cancel ctx, then call wait, to stop the stream.
+// returns why the stream ended: ctx's error, or the runtime's (wrapped; a
+// stream ended by Client.Close gives a gRPC Canceled status). Cancel ctx,
+// then call wait, to stop the stream.
 //
 // When the runtime does not implement the stream, Events returns
 // ErrEventsUnsupported within about a second (eventsProbe). A runtime that
