@@ -91,6 +91,11 @@ func testCRIPod(t *testing.T, ctd *testenv.Containerd) {
 		t.Errorf("ExecSync echo hi = %q, %q, %d, %v; want \"hi\\n\", exit 0", stdout, stderr, code, err)
 	}
 
+	if err := c.ReopenContainerLog(ctx, p.ctrID); err != nil {
+		t.Errorf("ReopenContainerLog: %v", err)
+	}
+	checkCRIImages(t, c)
+
 	if err := c.StopContainer(ctx, p.ctrID, 0); err != nil {
 		t.Fatalf("StopContainer: %v", err)
 	}
@@ -109,6 +114,27 @@ func testCRIPod(t *testing.T, ctd *testenv.Containerd) {
 		waitEvents(t, events, p, cri.EventDeleted)
 	}
 	t.Logf("containerd %s: pod run, inspected, stopped and removed in %v", ctd.Version, time.Since(start).Round(time.Millisecond))
+}
+
+// checkCRIImages checks the image calls against the imported test images.
+func checkCRIImages(t *testing.T, c *cri.Client) {
+	ctx := t.Context()
+	present, size, err := c.ImageStatus(ctx, &runtimeapi.ImageSpec{Image: testenv.BusyboxImage})
+	if err != nil || !present || size == 0 {
+		t.Errorf("ImageStatus(%s) = %v, %d, %v; want present with a size", testenv.BusyboxImage, present, size, err)
+	}
+	present, _, err = c.ImageStatus(ctx, &runtimeapi.ImageSpec{Image: "tether.local/absent:none"})
+	if err != nil || present {
+		t.Errorf("ImageStatus(absent) = %v, %v; want not present, no error", present, err)
+	}
+	images, err := c.ListImages(ctx)
+	if err != nil || len(images) < 2 {
+		t.Errorf("ListImages = %d images, %v; want the two test images", len(images), err)
+	}
+	fs, err := c.ImageFsInfo(ctx)
+	if err != nil || len(fs.GetImageFilesystems()) == 0 {
+		t.Errorf("ImageFsInfo = %v, %v; want an image filesystem", fs, err)
+	}
 }
 
 // openEvents opens the event stream: it must work on 2.4 and report
