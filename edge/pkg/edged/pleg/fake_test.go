@@ -20,10 +20,10 @@ type fakeRuntime struct {
 	lists      int           // List calls started
 	inspectErr map[types.UID]error
 	inspected  []types.UID
-	eventsErr  error               // returned by Events when set
-	stream     chan ContainerEvent // the open stream, if any
-	streams    int                 // Events calls that opened a stream
-	eventCalls int                 // Events calls
+	eventsErr  error       // returned by Events when set
+	stream     *fakeStream // the open stream, if any
+	streams    int         // Events calls that opened a stream
+	eventCalls int         // Events calls
 }
 
 func newFake(pods ...*runstate.Pod) *fakeRuntime {
@@ -63,7 +63,7 @@ func (f *fakeRuntime) Inspect(_ context.Context, p *runstate.Pod) error {
 	return nil
 }
 
-func (f *fakeRuntime) Events(context.Context) (<-chan ContainerEvent, error) {
+func (f *fakeRuntime) Events(ctx context.Context) (<-chan ContainerEvent, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.eventCalls++
@@ -71,9 +71,23 @@ func (f *fakeRuntime) Events(context.Context) (<-chan ContainerEvent, error) {
 		return nil, f.eventsErr
 	}
 	f.streams++
-	f.stream = make(chan ContainerEvent, 64)
-	return f.stream, nil
+	st := &fakeStream{ch: make(chan ContainerEvent, 64)}
+	f.stream = st
+	// Like a real runtime, close the stream when ctx ends; PLEG waits for it.
+	go func() {
+		<-ctx.Done()
+		st.close()
+	}()
+	return st.ch, nil
 }
+
+// fakeStream is one open event stream.
+type fakeStream struct {
+	ch   chan ContainerEvent
+	once sync.Once
+}
+
+func (s *fakeStream) close() { s.once.Do(func() { close(s.ch) }) }
 
 func (f *fakeRuntime) set(pods ...*runstate.Pod) {
 	f.mu.Lock()
@@ -99,13 +113,13 @@ func (f *fakeRuntime) send(e ContainerEvent) {
 	f.mu.Lock()
 	s := f.stream
 	f.mu.Unlock()
-	s <- e
+	s.ch <- e
 }
 
 // breakStream closes the open stream, as a runtime does when it fails.
 func (f *fakeRuntime) breakStream() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	close(f.stream)
+	f.stream.close()
 	f.stream = nil
 }

@@ -27,8 +27,12 @@ type Runtime interface {
 	// error wrapping ErrEventsUnsupported when the runtime cannot stream
 	// (CRI Unimplemented); PLEG then relists every RelistPeriod and does
 	// not ask again. Otherwise the channel delivers events until the
-	// stream breaks or ctx ends, and is then closed by the runtime; its
-	// sender must select on ctx.Done() so it never blocks after ctx ends.
+	// stream breaks or ctx ends, and the runtime then closes it: its
+	// sender selects on ctx.Done() and closes the channel once its
+	// goroutines are done. PLEG reads until the close, so that close is
+	// the join of the runtime's stream goroutines. A stream that breaks
+	// is simply closed; PLEG calls Events again after a back-off, and a
+	// runtime found unable to stream then returns ErrEventsUnsupported.
 	Events(ctx context.Context) (<-chan ContainerEvent, error)
 }
 

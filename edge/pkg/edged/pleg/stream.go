@@ -65,12 +65,16 @@ func (p *PLEG) streamBroke() {
 	p.requestRelist()
 }
 
-// consume requests a relist for every event until the stream closes or
-// ctx ends. Bursts coalesce in requestRelist.
+// consume requests a relist for every event until the stream closes.
+// Bursts coalesce in requestRelist. Once ctx ends it discards events until
+// the runtime closes the channel, which it must do when ctx ends: that is
+// the join of the runtime's stream goroutine.
 func (p *PLEG) consume(ctx context.Context, ch <-chan ContainerEvent) {
 	for {
 		select {
 		case <-ctx.Done():
+			for range ch {
+			}
 			return
 		case ev, ok := <-ch:
 			if !ok {
