@@ -50,7 +50,7 @@ func drain(p *PLEG) []Event {
 	}
 }
 
-func types_(events []Event) []string {
+func eventStrings(events []Event) []string {
 	var s []string
 	for _, e := range events {
 		s = append(s, e.String())
@@ -60,7 +60,7 @@ func types_(events []Event) []string {
 
 func wantEvents(t *testing.T, p *PLEG, want ...string) {
 	t.Helper()
-	if got := types_(drain(p)); !slices.Equal(got, want) {
+	if got := eventStrings(drain(p)); !slices.Equal(got, want) {
 		t.Errorf("events at %v:\n got %q\nwant %q", time.Now().Format("04:05.000"), got, want)
 	}
 }
