@@ -103,7 +103,11 @@ func TestCompute(t *testing.T) {
 			rpod(ready, exited("a", "c1", "s1", 0, 1, t0, ago(time.Minute))),
 			Actions{SandboxID: "s1", KillPod: true, KillReason: "all containers exited and none is to be restarted"}},
 		{"app exited, not inspected yet: wait", mkPod(always, nil, "a"),
-			rpod(ready, func() runstate.Container { c := exited("a", "c1", "s1", 0, 1, t0, t0); c.Detail = runstate.Detail{}; return c }()),
+			rpod(ready, func() runstate.Container {
+				c := exited("a", "c1", "s1", 0, 1, t0, t0)
+				c.Detail = runstate.Detail{}
+				return c
+			}()),
 			Actions{SandboxID: "s1"}},
 		{"app unknown: kill and start", mkPod(never, nil, "a"),
 			rpod(ready, func() runstate.Container { c := ctr("a", "c1", "s1", 0); return c }()),
