@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/tether-edge/tether/common/background"
 	"github.com/tether-edge/tether/common/kubemsg"
 	"github.com/tether-edge/tether/common/message"
 	"github.com/tether-edge/tether/edge/pkg/edgehub"
@@ -113,8 +114,8 @@ func (r *Recorder) Stats() Stats {
 // Start records events and runs a sender while the cloud is connected,
 // until ctx ends.
 func (r *Recorder) Start(ctx context.Context) error {
-	var s run
-	defer s.stop()
+	var s background.Task
+	defer s.Stop()
 	for {
 		m, err := r.opts.Bus.Receive(ctx, Name)
 		if err != nil {
@@ -125,10 +126,10 @@ func (r *Recorder) Start(ctx context.Context) error {
 		}
 		switch m.Route.Operation {
 		case edgehub.OpCloudConnected:
-			s.stop()
-			s = goRun(ctx, r.send)
+			s.Stop()
+			s = background.Go(ctx, r.send)
 		case edgehub.OpCloudDisconnected:
-			s.stop()
+			s.Stop()
 		case message.OpInsert:
 			r.record(ctx, m)
 		default:
@@ -188,30 +189,4 @@ func NewMessage(source, to string, ev corev1.Event) (message.Message, error) {
 		return message.Message{}, fmt.Errorf("encode event: %w", err)
 	}
 	return message.New(source, to, message.OpInsert, message.Resource{Type: kubemsg.TypeEvent}, body), nil
-}
-
-// run is a goroutine's cancel and join; the zero run is stopped.
-type run struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// goRun runs f in a goroutine with a child of ctx.
-func goRun(ctx context.Context, f func(context.Context)) run {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f(ctx)
-	}()
-	return run{cancel: cancel, done: done}
-}
-
-// stop cancels the goroutine and waits for it to return.
-func (r *run) stop() {
-	if r.cancel != nil {
-		r.cancel()
-		<-r.done
-		*r = run{}
-	}
 }

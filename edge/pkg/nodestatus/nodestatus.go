@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/tether-edge/tether/common/background"
 	"github.com/tether-edge/tether/common/config"
 	"github.com/tether-edge/tether/common/message"
 	"github.com/tether-edge/tether/edge/pkg/edgehub"
@@ -157,8 +158,8 @@ func (m *Module) Start(ctx context.Context) error {
 // serve follows the cloud's comings and goings: a registration runs from
 // each OpCloudConnected until it succeeds or OpCloudDisconnected comes.
 func (m *Module) serve(ctx context.Context) error {
-	var reg run
-	defer reg.stop()
+	var reg background.Task
+	defer reg.Stop()
 	// tried says a registration ran since the last connect; OpCloudSynced
 	// starts one if the hub's OpCloudConnected was lost.
 	tried := false
@@ -172,14 +173,14 @@ func (m *Module) serve(ctx context.Context) error {
 		}
 		switch msg.Route.Operation {
 		case edgehub.OpCloudConnected:
-			reg.stop()
-			reg, tried = goRun(ctx, m.register), true
+			reg.Stop()
+			reg, tried = background.Go(ctx, m.register), true
 		case edgehub.OpCloudSynced:
 			if !tried {
-				reg, tried = goRun(ctx, m.register), true
+				reg, tried = background.Go(ctx, m.register), true
 			}
 		case edgehub.OpCloudDisconnected:
-			reg.stop()
+			reg.Stop()
 			tried = false
 		default:
 			m.log.Debug("ignored a message", "from", msg.Route.Source, "op", msg.Route.Operation)
@@ -204,31 +205,5 @@ func (m *Module) event(typ, reason, msg string) {
 	}
 	if err != nil {
 		m.log.Warn("event not recorded", "reason", reason, "err", err)
-	}
-}
-
-// run is a goroutine's cancel and join; the zero run is stopped.
-type run struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// goRun runs f in a goroutine with a child of ctx.
-func goRun(ctx context.Context, f func(context.Context)) run {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f(ctx)
-	}()
-	return run{cancel: cancel, done: done}
-}
-
-// stop cancels the goroutine and waits for it to return.
-func (r *run) stop() {
-	if r.cancel != nil {
-		r.cancel()
-		<-r.done
-		*r = run{}
 	}
 }

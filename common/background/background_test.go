@@ -1,0 +1,26 @@
+package background
+
+import (
+	"context"
+	"testing"
+)
+
+// Stop cancels the goroutine's context and returns only once it has
+// returned; a second Stop and the zero Task's Stop do nothing.
+func TestStopCancelsAndJoins(t *testing.T) {
+	var zero Task
+	zero.Stop()
+	returned := false
+	task := Go(context.Background(), func(ctx context.Context) {
+		<-ctx.Done()
+		returned = true
+	})
+	task.Stop()
+	if !returned {
+		t.Fatal("Stop returned before the goroutine did")
+	}
+	if task.cancel != nil || task.done != nil {
+		t.Fatal("a stopped Task is not the zero Task")
+	}
+	task.Stop()
+}
