@@ -88,14 +88,14 @@ func measure(b *testing.B) measured {
 	cc := testenv.StartCloudcore(b, testenv.CloudcoreOptions{Bin: bin, Kube: kube})
 	var m measured
 
-	m.idle = settledRSS(b, cc.Process)
+	m.idle = cc.Process.SettledRSS(b)
 	base := c.watches(b)
 	b.Logf("idle: cloudcore RSS %.1f MiB; apiserver's open watches %v", mb(m.idle), base)
 
 	start := time.Now()
 	c.createNonEdge(b)
 	created := time.Since(start)
-	m.nonEdge = settledRSS(b, cc.Process)
+	m.nonEdge = cc.Process.SettledRSS(b)
 	nonEdgeWatches := c.watches(b)
 	b.Logf("non-edge: %d nodes, %d pods, %d configmaps, %d secrets created in %v; cloudcore RSS %.1f MiB (%+.1f); watches %v",
 		nonEdgeNodes, nonEdgePods, nonEdgeConfigMaps, nonEdgeSecrets, created.Round(time.Millisecond),
@@ -110,7 +110,7 @@ func measure(b *testing.B) measured {
 	want := base.plus(watchCounts{Pods: edgeNodes, ConfigMaps: edgePods, Secrets: edgePods})
 	c.waitWatches(b, cc.Process, want)
 	watched := time.Since(start)
-	m.edge = settledRSS(b, cc.Process)
+	m.edge = cc.Process.SettledRSS(b)
 	b.Logf("edge: %d nodes, %d pods, %d configmaps and secrets created in %v, all watched by cloudcore after %v; cloudcore RSS %.1f MiB (%+.1f, %.1f KiB/pod); watches %v",
 		edgeNodes, edgePods, edgePods, created.Round(time.Millisecond), watched.Round(time.Millisecond),
 		mb(m.edge), mb(m.edge-m.nonEdge), float64(m.edge-m.nonEdge)/1024/edgePods, c.watches(b))

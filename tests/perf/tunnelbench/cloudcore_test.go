@@ -1,14 +1,10 @@
 package tunnelbench
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,12 +16,6 @@ import (
 const (
 	// nodeLimit is cloudcore's cloudHub.nodeLimit in these figures.
 	nodeLimit = 6000
-	// settleWindow is how long RSS must not grow before it is read.
-	settleWindow = 2 * time.Second
-	// settleTimeout bounds the wait for RSS to settle.
-	settleTimeout = time.Minute
-	// settleSlack is growth that does not count as growing: 1%.
-	settleSlack = 0.01
 )
 
 // cloudcoreBinary builds cloudcore once per process.
@@ -116,63 +106,11 @@ func (c *cloudcore) Stop(b *testing.B) {
 }
 
 // RSS is cloudcore's resident set size in bytes (VmRSS).
-func (c *cloudcore) RSS(b *testing.B) int64 {
-	b.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.Proc.Pid()))
-	if err != nil {
-		b.Fatalf("read cloudcore's status: %v", err)
-	}
-	rss, err := vmRSS(data)
-	if err != nil {
-		b.Fatalf("cloudcore's status: %v", err)
-	}
-	return rss
-}
+func (c *cloudcore) RSS(b *testing.B) int64 { return c.Proc.RSS(b) }
 
-// vmRSS reads VmRSS from the text of /proc/<pid>/status, in bytes.
-func vmRSS(status []byte) (int64, error) {
-	sc := bufio.NewScanner(bytes.NewReader(status))
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
-		if !ok {
-			continue
-		}
-		fields := strings.Fields(rest) // "123456 kB"
-		if len(fields) != 2 || fields[1] != "kB" {
-			return 0, fmt.Errorf("VmRSS line %q", sc.Text())
-		}
-		kib, err := strconv.ParseInt(fields[0], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("VmRSS line %q: %w", sc.Text(), err)
-		}
-		return kib << 10, nil
-	}
-	return 0, fmt.Errorf("no VmRSS line")
-}
-
-// SettledRSS polls RSS until it has not grown past its peak by more than
-// settleSlack for settleWindow, and returns the last reading. After
-// settleTimeout it returns the last reading and logs that it never settled.
-func (c *cloudcore) SettledRSS(b *testing.B) int64 {
-	b.Helper()
-	tick := time.NewTicker(100 * time.Millisecond) // memory has no event to wait on: sample it
-	defer tick.Stop()
-	start := time.Now()
-	peak, peakAt := c.RSS(b), start
-	for {
-		<-tick.C
-		now, rss := time.Now(), c.RSS(b)
-		if float64(rss) > float64(peak)*(1+settleSlack) {
-			peak, peakAt = rss, now
-		} else if now.Sub(peakAt) >= settleWindow {
-			return rss
-		}
-		if now.Sub(start) > settleTimeout {
-			b.Logf("cloudcore's RSS still growing after %v: %d MiB, peak %d MiB", settleTimeout, rss>>20, peak>>20)
-			return rss
-		}
-	}
-}
+// SettledRSS is cloudcore's RSS once it has stopped growing
+// (testenv.Process.SettledRSS).
+func (c *cloudcore) SettledRSS(b *testing.B) int64 { return c.Proc.SettledRSS(b) }
 
 func writeFile(b *testing.B, path string, data []byte) {
 	b.Helper()
