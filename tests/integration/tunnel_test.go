@@ -44,7 +44,7 @@ func (d desired) delete(t *testing.T, c *tt.Cloud, node, name string) {
 }
 
 // holds reports how the store differs from d, or nil when it is exactly d.
-func (d desired) heldBy(s *edgehub.MemStore) error {
+func (d desired) heldBy(s *tt.MemStore) error {
 	entries, _ := s.Manifest(context.Background())
 	got := make(desired, len(entries))
 	for _, e := range entries {
@@ -298,7 +298,7 @@ func change(t *testing.T, c *tt.Cloud, node string, want desired, n int) {
 }
 
 // waitMidSync waits until the store holds some, not all, of total objects.
-func waitMidSync(t *testing.T, s *edgehub.MemStore, total int) {
+func waitMidSync(t *testing.T, s *tt.MemStore, total int) {
 	testenv.WaitFor(t, 10*time.Second, "sync under way", func() error {
 		if s.Len() < 100 {
 			return fmt.Errorf("%d objects", s.Len())

@@ -23,7 +23,7 @@ type EdgeOptions struct {
 	// Transport and Address say how to reach the cloud; required.
 	Transport, Address string
 	// Store defaults to a new MemStore; pass one to keep it across restarts.
-	Store *edgehub.MemStore
+	Store *MemStore
 	// KeepalivePeriod defaults to 1s.
 	KeepalivePeriod time.Duration
 	// UpstreamQPS defaults to 10000.
@@ -34,7 +34,7 @@ type EdgeOptions struct {
 type Edge struct {
 	Hub   *edgehub.Hub
 	Bus   *beehive.Bus
-	Store *edgehub.MemStore
+	Store *MemStore
 	Probe *Probe
 	Stop  func()
 }
@@ -43,7 +43,7 @@ type Edge struct {
 func StartEdge(t testing.TB, p *PKI, o EdgeOptions) *Edge {
 	t.Helper()
 	if o.Store == nil {
-		o.Store = edgehub.NewMemStore()
+		o.Store = NewMemStore()
 	}
 	if o.KeepalivePeriod == 0 {
 		o.KeepalivePeriod = time.Second

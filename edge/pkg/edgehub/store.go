@@ -2,16 +2,13 @@ package edgehub
 
 import (
 	"context"
-	"fmt"
-	"slices"
-	"sync"
 
 	"github.com/tether-edge/tether/common/message"
 	"github.com/tether-edge/tether/common/objsync"
 )
 
-// Store keeps the objects the cloud synced to this node. MetaManager's
-// SQLite store implements it; MemStore is an in-memory one.
+// Store keeps the objects the cloud synced to this node. MetaManager
+// implements it over SQLite; tests/tunneltest has one in memory.
 type Store interface {
 	// Manifest lists what the store holds, for the start of a session.
 	Manifest(ctx context.Context) ([]objsync.Entry, error)
@@ -20,62 +17,4 @@ type Store interface {
 	// it. It returns once the change is stored; the hub acknowledges it
 	// only then.
 	Apply(ctx context.Context, m message.Message) error
-}
-
-// MemStore is a Store in memory, safe for concurrent use.
-type MemStore struct {
-	// mu guards objects.
-	mu      sync.Mutex
-	objects map[message.Resource]memObject
-}
-
-type memObject struct {
-	version objsync.Version
-	content []byte
-}
-
-// NewMemStore returns an empty store.
-func NewMemStore() *MemStore {
-	return &MemStore{objects: make(map[message.Resource]memObject)}
-}
-
-// Manifest implements Store.
-func (s *MemStore) Manifest(context.Context) ([]objsync.Entry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]objsync.Entry, 0, len(s.objects))
-	for k, o := range s.objects {
-		out = append(out, objsync.Entry{Key: k, Version: o.version})
-	}
-	return out, nil
-}
-
-// Apply implements Store.
-func (s *MemStore) Apply(_ context.Context, m message.Message) error {
-	key := m.Route.Resource
-	switch m.Route.Operation {
-	case message.OpInsert, message.OpUpdate:
-		uid, err := objsync.UIDOf(m.Content)
-		if err != nil {
-			return fmt.Errorf("store %s: %w", key, err)
-		}
-		o := memObject{objsync.Version{UID: uid, ResourceVersion: m.Header.ResourceVersion}, slices.Clone(m.Content)}
-		s.mu.Lock()
-		s.objects[key] = o
-		s.mu.Unlock()
-	case message.OpDelete:
-		s.mu.Lock()
-		delete(s.objects, key)
-		s.mu.Unlock()
-	default:
-		return fmt.Errorf("store %s: operation %q is not a sync operation", key, m.Route.Operation)
-	}
-	return nil
-}
-
-// Len is how many objects the store holds.
-func (s *MemStore) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.objects)
 }
