@@ -137,8 +137,12 @@ func (m *Manager) Start(ctx context.Context) error {
 }
 
 // replayObjects tells every subscriber about every stored object, then
-// OpLoaded. It does not wait for the cloud.
+// OpLoaded. It does not wait for the cloud. With no subscribers it reads
+// nothing: the replay is every object's content.
 func (m *Manager) replayObjects(ctx context.Context) error {
+	if len(m.opts.Subscribers) == 0 {
+		return nil
+	}
 	m.notifyMu.Lock()
 	defer m.notifyMu.Unlock()
 	records, err := m.opts.Store.List(ctx, "", "")
