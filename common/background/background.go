@@ -23,6 +23,10 @@ func Go(ctx context.Context, f func(context.Context)) Task {
 	return Task{cancel: cancel, done: done}
 }
 
+// Started reports whether Go started t and Stop has not stopped it since,
+// whether or not its goroutine has returned.
+func (t *Task) Started() bool { return t.cancel != nil }
+
 // Stop cancels the goroutine and waits for it to return; then t is the
 // zero Task. Stopping a stopped Task does nothing.
 func (t *Task) Stop() {

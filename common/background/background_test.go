@@ -10,16 +10,22 @@ import (
 func TestStopCancelsAndJoins(t *testing.T) {
 	var zero Task
 	zero.Stop()
+	if zero.Started() {
+		t.Fatal("the zero Task is started")
+	}
 	returned := false
 	task := Go(context.Background(), func(ctx context.Context) {
 		<-ctx.Done()
 		returned = true
 	})
+	if !task.Started() {
+		t.Fatal("a Task from Go is not started")
+	}
 	task.Stop()
 	if !returned {
 		t.Fatal("Stop returned before the goroutine did")
 	}
-	if task.cancel != nil || task.done != nil {
+	if task.Started() || task.cancel != nil || task.done != nil {
 		t.Fatal("a stopped Task is not the zero Task")
 	}
 	task.Stop()

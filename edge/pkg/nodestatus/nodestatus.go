@@ -146,23 +146,18 @@ func (m *Module) Group() string { return "node" }
 // connection to the cloud, until ctx ends.
 func (m *Module) Start(ctx context.Context) error {
 	m.event(corev1.EventTypeNormal, "Starting", "Starting edgecore.")
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { m.report(ctx) })
-	err := m.serve(ctx)
-	cancel()
-	wg.Wait()
-	return err
+	reporter := background.Go(ctx, m.report)
+	defer reporter.Stop()
+	return m.serve(ctx)
 }
 
 // serve follows the cloud's comings and goings: a registration runs from
 // each OpCloudConnected until it succeeds or OpCloudDisconnected comes.
+// reg is started from a connect to the next disconnect, so OpCloudSynced
+// starts one only if the hub's OpCloudConnected was lost.
 func (m *Module) serve(ctx context.Context) error {
 	var reg background.Task
 	defer reg.Stop()
-	// tried says a registration ran since the last connect; OpCloudSynced
-	// starts one if the hub's OpCloudConnected was lost.
-	tried := false
 	for {
 		msg, err := m.opts.Bus.Receive(ctx, Name)
 		if err != nil {
@@ -174,14 +169,13 @@ func (m *Module) serve(ctx context.Context) error {
 		switch msg.Route.Operation {
 		case edgehub.OpCloudConnected:
 			reg.Stop()
-			reg, tried = background.Go(ctx, m.register), true
+			reg = background.Go(ctx, m.register)
 		case edgehub.OpCloudSynced:
-			if !tried {
-				reg, tried = background.Go(ctx, m.register), true
+			if !reg.Started() {
+				reg = background.Go(ctx, m.register)
 			}
 		case edgehub.OpCloudDisconnected:
 			reg.Stop()
-			tried = false
 		default:
 			m.log.Debug("ignored a message", "from", msg.Route.Source, "op", msg.Route.Operation)
 		}
