@@ -37,7 +37,9 @@ type Options struct {
 	// Workers is how many goroutines apply upstream messages; messages of
 	// one node are applied in order by one of them. 0 means 16.
 	Workers int
-	// Now is the clock for lease renewals; nil means time.Now.
+	// Now is the controller's clock: a Lease's renew time, the last
+	// time of a repeated event that carries none, and how long the first
+	// load took (logged); nil means time.Now.
 	Now func() time.Time
 }
 
@@ -81,8 +83,6 @@ type index interface {
 
 // Controller is the edgecontroller module.
 type Controller struct {
-	opts Options
-	log  *slog.Logger
 	down *downstream
 	up   *upstream
 }
@@ -94,7 +94,7 @@ func New(o Options) (*Controller, error) {
 	}
 	log := o.Logger.With("module", Name)
 	down := newDownstream(o, log)
-	return &Controller{opts: o, log: log, down: down, up: newUpstream(o, log, down)}, nil
+	return &Controller{down: down, up: newUpstream(o, log, down)}, nil
 }
 
 // Name implements beehive.Module.
