@@ -381,31 +381,6 @@ func (s *Store) Manifest(ctx context.Context) ([]objsync.Entry, error) {
 	return out, nil
 }
 
-// Count returns how many objects the store holds of each type.
-func (s *Store) Count(ctx context.Context) (map[string]int, error) {
-	if err := s.checkOpen(); err != nil {
-		return nil, err
-	}
-	rows, err := s.readers.QueryContext(ctx, `SELECT type, count(*) FROM objects GROUP BY type`)
-	if err != nil {
-		return nil, fmt.Errorf("metamanager: count: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[string]int)
-	for rows.Next() {
-		var typ string
-		var n int
-		if err := rows.Scan(&typ, &n); err != nil {
-			return nil, fmt.Errorf("metamanager: count: %w", err)
-		}
-		out[typ] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("metamanager: count: %w", err)
-	}
-	return out, nil
-}
-
 // Statuses returns every kept status, oldest Header.Timestamp first.
 func (s *Store) Statuses(ctx context.Context) ([]message.Message, error) {
 	if err := s.checkOpen(); err != nil {

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 )
 
 // checkpointEvery is how many writes the writer commits between asking for
@@ -25,9 +24,6 @@ type checkpointer struct {
 	// poke asks for a checkpoint; capacity 1, so pokes made while one
 	// runs fold into the next.
 	poke chan struct{}
-
-	// done counts completed checkpoints, for tests.
-	done atomic.Int64
 }
 
 func newCheckpointer(db *sql.DB, log *slog.Logger) *checkpointer {
@@ -65,6 +61,5 @@ func (c *checkpointer) checkpoint(ctx context.Context) (walFrames, copied int, e
 	if err != nil {
 		return 0, 0, fmt.Errorf("checkpoint: %w", err)
 	}
-	c.done.Add(1)
 	return walFrames, copied, nil
 }

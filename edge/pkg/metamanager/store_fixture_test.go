@@ -73,6 +73,16 @@ func mustApply(t testing.TB, s *Store, m message.Message) {
 	}
 }
 
+// stored is how many objects s holds.
+func stored(t testing.TB, s *Store) int {
+	t.Helper()
+	m, err := s.Manifest(context.Background())
+	if err != nil {
+		t.Fatalf("Manifest: %v", err)
+	}
+	return len(m)
+}
+
 // statusMsg is a status an edge module would send, made at ts.
 func statusMsg(key message.Resource, ts int64, content string) message.Message {
 	m := message.NewToGroup("edged", "edgecontroller", message.OpUpdate, key, []byte(content))

@@ -201,7 +201,7 @@ func (w *batchWriter) tryCommit(ctx context.Context, batch []*writeOp) (bad int,
 		return bad, err
 	}
 	w.commits.Add(1)
-	if w.uncheckpointed += len(batch); w.uncheckpointed >= checkpointEvery && w.checkpoints != nil {
+	if w.uncheckpointed += len(batch); w.uncheckpointed >= checkpointEvery {
 		w.checkpoints.request()
 		w.uncheckpointed = 0
 	}

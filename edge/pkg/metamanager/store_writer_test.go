@@ -42,8 +42,8 @@ func TestStoreCollectBatches(t *testing.T) {
 			t.Fatalf("op %s: %v", op.key, op.err)
 		}
 	}
-	if counts, _ := s.Count(context.Background()); counts["pod"] != 6 {
-		t.Fatalf("Count = %v, want 6 pods", counts)
+	if n := stored(t, s); n != 6 {
+		t.Fatalf("the store holds %d objects, want 6", n)
 	}
 }
 
@@ -110,8 +110,8 @@ func TestStoreGroupCommitUnderLoad(t *testing.T) {
 	if commits < ops/maxBatch {
 		t.Errorf("%d commits for %d writes: more than MaxBatch %d per commit", commits, ops, maxBatch)
 	}
-	if counts, _ := s.Count(context.Background()); counts["pod"] != ops {
-		t.Errorf("Count = %v, want %d pods", counts, ops)
+	if n := stored(t, s); n != ops {
+		t.Errorf("the store holds %d objects, want %d", n, ops)
 	}
 }
 
