@@ -30,7 +30,7 @@ func TestPLEG(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { client.Close() })
-			p, err := pleg.New(pleg.Options{Runtime: pleg.CRI{Client: client}, Logger: criLogger(t)})
+			p, err := pleg.New(pleg.Options{Runtime: client, Logger: criLogger(t)})
 			if err != nil {
 				t.Fatal(err)
 			}

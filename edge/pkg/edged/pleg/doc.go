@@ -62,7 +62,7 @@
 // EventedRelistPeriod (30s) as a safety net. Requests coalesce: one relist
 // in flight, at most one pending. When the stream breaks PLEG relists at
 // once, returns to relisting mode and retries the stream with back-off
-// (1s doubling to 30s); when the runtime returns ErrEventsUnsupported it
+// (1s doubling to 30s); when the runtime returns cri.ErrEventsUnsupported it
 // stays in relisting mode for good. Mode changes are logged at Info.
 //
 // # Health and stats
@@ -78,20 +78,21 @@
 //
 // Run is called once; it owns the relist loop and one goroutine for the
 // event stream, and returns nil after ctx ends and both have finished
-// (the stream goroutine waits for the runtime to close its channel).
+// (the stream goroutine joins the runtime's with the stream's wait func).
 // Events, Cache and its methods, Healthy and Stats are safe to call from
 // any goroutine, before, during and after Run. Time comes from the time
 // package; tests run PLEG in a testing/synctest bubble, where it is
 // virtual.
 //
-// # Runtime contract (for the CRI client's adapter)
+// # Runtime contract (*cri.Client implements it)
 //
 // List: every sandbox and container labelled runstate.LabelPodUID, grouped
 // by pod, newest first, list fields only, fresh values on every call.
 // Inspect: fill each container's Detail (Inspected true) and the sandbox
 // IPs of one pod, in place; return an error only when the pod's state
 // cannot be trusted (a container removed meanwhile is not an error).
-// Events: ErrEventsUnsupported (wrapped is fine) when the runtime cannot
-// stream; otherwise a channel of events, closed by the runtime when the
-// stream ends or ctx ends, after its own goroutines have stopped.
+// Events: cri.ErrEventsUnsupported (wrapped is fine) when the runtime
+// cannot stream; otherwise a channel of events, closed when the stream
+// ends or ctx ends, and a wait func that returns once the stream's
+// goroutines have stopped.
 package pleg

@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/tether-edge/tether/edge/pkg/edged/cri"
 	"github.com/tether-edge/tether/edge/pkg/edged/runstate"
 )
 
@@ -63,31 +64,42 @@ func (f *fakeRuntime) Inspect(_ context.Context, p *runstate.Pod) error {
 	return nil
 }
 
-func (f *fakeRuntime) Events(ctx context.Context) (<-chan ContainerEvent, error) {
+func (f *fakeRuntime) Events(ctx context.Context) (<-chan cri.ContainerEvent, func() error, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.eventCalls++
 	if f.eventsErr != nil {
-		return nil, f.eventsErr
+		return nil, nil, f.eventsErr
 	}
 	f.streams++
-	st := &fakeStream{ch: make(chan ContainerEvent, 64)}
+	st := &fakeStream{ch: make(chan cri.ContainerEvent, 64), brk: make(chan struct{}), done: make(chan struct{})}
 	f.stream = st
-	// Like a real runtime, close the stream when ctx ends; PLEG waits for it.
+	// Like the CRI client: the stream's goroutine closes the channel when
+	// the stream breaks or ctx ends; wait joins it.
 	go func() {
-		<-ctx.Done()
-		st.close()
+		defer close(st.done)
+		select {
+		case <-st.brk:
+		case <-ctx.Done():
+		}
+		close(st.ch)
 	}()
-	return st.ch, nil
+	wait := func() error {
+		<-st.done
+		return ctx.Err()
+	}
+	return st.ch, wait, nil
 }
 
 // fakeStream is one open event stream.
 type fakeStream struct {
-	ch   chan ContainerEvent
+	ch   chan cri.ContainerEvent
+	brk  chan struct{} // closed by close: the runtime drops the stream
+	done chan struct{} // closed once the stream's goroutine has ended
 	once sync.Once
 }
 
-func (s *fakeStream) close() { s.once.Do(func() { close(s.ch) }) }
+func (s *fakeStream) close() { s.once.Do(func() { close(s.brk) }) }
 
 func (f *fakeRuntime) set(pods ...*runstate.Pod) {
 	f.mu.Lock()
@@ -109,7 +121,7 @@ func (f *fakeRuntime) listCount() int {
 }
 
 // send delivers one event on the open stream.
-func (f *fakeRuntime) send(e ContainerEvent) {
+func (f *fakeRuntime) send(e cri.ContainerEvent) {
 	f.mu.Lock()
 	s := f.stream
 	f.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/tether-edge/tether/edge/pkg/edged/cri"
 	"github.com/tether-edge/tether/edge/pkg/edged/runstate"
 )
 
@@ -67,7 +68,7 @@ func wantEvents(t *testing.T, p *PLEG, want ...string) {
 
 func unsupported() *fakeRuntime {
 	f := newFake()
-	f.eventsErr = fmt.Errorf("cri: %w", ErrEventsUnsupported)
+	f.eventsErr = fmt.Errorf("wrapped: %w", cri.ErrEventsUnsupported)
 	return f
 }
 
@@ -147,7 +148,7 @@ func TestEventedModeRelistsOnEventsAndSlowly(t *testing.T) {
 
 		// An event relists at once, without time passing.
 		f.set(pod("a", sb{"s1", ready}, ctr{"c1", running}))
-		f.send(ContainerEvent{ContainerID: "c1", Type: ContainerEventStarted})
+		f.send(cri.ContainerEvent{ContainerID: "c1", Type: cri.EventStarted})
 		synctest.Wait()
 		wantEvents(t, p, "a ContainerStarted c1")
 		if n := f.listCount(); n != base+1 {
@@ -178,10 +179,10 @@ func TestEventBurstCoalesces(t *testing.T) {
 
 		gate := make(chan struct{})
 		f.with(func(f *fakeRuntime) { f.gate = gate })
-		f.send(ContainerEvent{ContainerID: "c1"})
+		f.send(cri.ContainerEvent{ContainerID: "c1"})
 		synctest.Wait() // one relist in flight, blocked in List
 		for i := range 20 {
-			f.send(ContainerEvent{ContainerID: fmt.Sprint("c", i)})
+			f.send(cri.ContainerEvent{ContainerID: fmt.Sprint("c", i)})
 		}
 		synctest.Wait()
 		f.with(func(f *fakeRuntime) { f.gate = nil })

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/tether-edge/tether/edge/pkg/edged/cri"
 )
 
 // watchRuntime owns the runtime's event stream: it opens it, turns each
@@ -14,9 +16,9 @@ func (p *PLEG) watchRuntime(ctx context.Context) {
 	backoff := streamBackoffMin
 	for {
 		opened := time.Now()
-		ch, err := p.rt.Events(ctx)
+		ch, wait, err := p.rt.Events(ctx)
 		switch {
-		case errors.Is(err, ErrEventsUnsupported):
+		case errors.Is(err, cri.ErrEventsUnsupported):
 			p.log.Info("pleg: runtime does not stream container events; relisting only",
 				"relistPeriod", p.relistPeriod)
 			return
@@ -28,10 +30,13 @@ func (p *PLEG) watchRuntime(ctx context.Context) {
 		default:
 			p.streamOpened()
 			p.consume(ctx, ch)
+			err := wait() // the join of the runtime's stream goroutine
 			if ctx.Err() != nil {
 				return
 			}
-			p.streamBroke()
+			// A runtime that refused the stream late says so again, at
+			// once, on the next Events.
+			p.streamBroke(err)
 			if time.Since(opened) >= streamBackoffMax {
 				backoff = streamBackoffMin
 			}
@@ -56,25 +61,23 @@ func (p *PLEG) streamOpened() {
 	p.requestRelist()
 }
 
-func (p *PLEG) streamBroke() {
+func (p *PLEG) streamBroke(err error) {
 	p.mu.Lock()
 	p.counters.streamBreaks++
 	p.mu.Unlock()
+	p.log.Info("pleg: container event stream ended", "err", err)
 	p.setMode(ModeRelisting, "container event stream ended")
 	// Events may have been lost: relist now.
 	p.requestRelist()
 }
 
-// consume requests a relist for every event until the stream closes.
-// Bursts coalesce in requestRelist. Once ctx ends it discards events until
-// the runtime closes the channel, which it must do when ctx ends: that is
-// the join of the runtime's stream goroutine.
-func (p *PLEG) consume(ctx context.Context, ch <-chan ContainerEvent) {
+// consume requests a relist for every event until the stream closes or
+// ctx ends. Bursts coalesce in requestRelist. The caller then joins the
+// stream with its wait func.
+func (p *PLEG) consume(ctx context.Context, ch <-chan cri.ContainerEvent) {
 	for {
 		select {
 		case <-ctx.Done():
-			for range ch {
-			}
 			return
 		case ev, ok := <-ch:
 			if !ok {
