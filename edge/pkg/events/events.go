@@ -128,6 +128,12 @@ func (r *Recorder) Start(ctx context.Context) error {
 		case edgehub.OpCloudConnected:
 			s.Stop()
 			s = background.Go(ctx, r.send)
+		case edgehub.OpCloudSynced:
+			// The hub tells with TrySend: if its OpCloudConnected was
+			// lost to a full queue, the sender starts here.
+			if !s.Started() {
+				s = background.Go(ctx, r.send)
+			}
 		case edgehub.OpCloudDisconnected:
 			s.Stop()
 		case message.OpInsert:

@@ -266,6 +266,36 @@ func TestDisconnectKeepsEvents(t *testing.T) {
 	})
 }
 
+// If the hub's OpCloudConnected was lost, OpCloudSynced starts the sender;
+// while one runs, OpCloudSynced leaves it be.
+func TestSyncedStartsSenderWhenConnectWasLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bus := newFakeBus()
+		bus.setAnswer(func(ctx context.Context, _ message.Message) (message.Message, error) {
+			<-ctx.Done()
+			return message.Message{}, ctx.Err()
+		})
+		_, stop := startRecorder(t, bus, 16)
+		defer stop()
+		bus.event(t, podEvent("web", "Started", "started"))
+		bus.hub(edgehub.OpCloudSynced)
+		synctest.Wait()
+		if n := len(bus.sent(t)); n != 1 {
+			t.Fatalf("%d requests after OpCloudSynced alone, want 1", n)
+		}
+		bus.hub(edgehub.OpCloudSynced)
+		synctest.Wait()
+		if n := len(bus.sent(t)); n != 1 {
+			t.Fatalf("%d requests: a second OpCloudSynced restarted the sender", n)
+		}
+		bus.hub(edgehub.OpCloudConnected)
+		synctest.Wait()
+		if n := len(bus.sent(t)); n != 2 {
+			t.Fatalf("%d requests: OpCloudConnected did not restart the sender", n)
+		}
+	})
+}
+
 func TestSyncMessagesAreAnswered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bus := newFakeBus()
