@@ -96,9 +96,9 @@ const (
 	rateLimited
 )
 
-// add records ev at now. It reports overflowed when the buffer was full and
-// the oldest event was dropped to make room.
-func (b *book) add(ev corev1.Event, now time.Time) (o outcome, overflowed bool) {
+// add records ev at now. When the buffer is full the oldest event is
+// dropped to make room (counted in Stats.Overflowed).
+func (b *book) add(ev corev1.Event, now time.Time) outcome {
 	complete(&ev, b.node)
 	at := metav1.NewTime(now)
 	if e, ok := b.byName[ev.Name]; ok {
@@ -106,11 +106,11 @@ func (b *book) add(ev corev1.Event, now time.Time) (o outcome, overflowed bool) 
 		e.event.LastTimestamp = at
 		e.version++
 		b.stats.Aggregated++
-		return aggregated, false
+		return aggregated
 	}
 	if !b.limiter.AllowN(now, 1) {
 		b.stats.RateLimited++
-		return rateLimited, false
+		return rateLimited
 	}
 	ev.Count, ev.FirstTimestamp, ev.LastTimestamp = 1, at, at
 	if s, ok := b.sent[ev.Name]; ok {
@@ -119,12 +119,11 @@ func (b *book) add(ev corev1.Event, now time.Time) (o outcome, overflowed bool) 
 	if len(b.waiting) >= b.buffer {
 		b.remove(b.waiting[0])
 		b.stats.Overflowed++
-		overflowed = true
 	}
 	e := &entry{event: ev}
 	b.waiting = append(b.waiting, e)
 	b.byName[ev.Name] = e
-	return added, overflowed
+	return added
 }
 
 // next returns the oldest waiting entry, a copy of its event and its version.

@@ -106,13 +106,13 @@ func TestCompleteFillsNamespaceAndSource(t *testing.T) {
 func TestRepeatsAggregate(t *testing.T) {
 	b := newBook("edge-1", 1, 1, 10)
 	ev := podEvent("web", "BackOff", "back-off restarting")
-	if o, _ := b.add(ev, t0); o != added {
+	if o := b.add(ev, t0); o != added {
 		t.Fatalf("first: %v", o)
 	}
-	if o, _ := b.add(ev, t0.Add(5*time.Second)); o != aggregated {
+	if o := b.add(ev, t0.Add(5*time.Second)); o != aggregated {
 		t.Fatalf("repeat: %v", o)
 	}
-	if o, _ := b.add(podEvent("db", "BackOff", "x"), t0.Add(5*time.Second)); o != added {
+	if o := b.add(podEvent("db", "BackOff", "x"), t0.Add(5*time.Second)); o != added {
 		t.Fatalf("another event after a repeat: %v, want added (the repeat took no token)", o)
 	}
 	got := b.waiting[0].event
@@ -154,7 +154,7 @@ func TestTokenBucket(t *testing.T) {
 		{3 * time.Second, "h", rateLimited}, // refilled to the burst, not beyond
 	}
 	for _, s := range steps {
-		if o, _ := b.add(podEvent(s.pod, "Started", "started"), t0.Add(s.at)); o != s.want {
+		if o := b.add(podEvent(s.pod, "Started", "started"), t0.Add(s.at)); o != s.want {
 			t.Errorf("%s at +%v: %v, want %v", s.pod, s.at, o, s.want)
 		}
 	}

@@ -158,7 +158,7 @@ func (r *Recorder) record(ctx context.Context, m message.Message) {
 	}
 	now := r.opts.Now()
 	r.mu.Lock()
-	out, _ := r.book.add(ev, now)
+	out := r.book.add(ev, now)
 	limited, overflowed, report := r.book.dropReport(now)
 	r.mu.Unlock()
 	if out == added {
