@@ -2,6 +2,8 @@ package containerspec
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -54,12 +56,12 @@ func Env(pod *corev1.Pod, c *corev1.Container, objs Objects, d Downward) ([]EnvV
 		if err != nil {
 			return nil, &ConfigError{Container: c.Name, Err: err}
 		}
-		for _, k := range sortedKeys(kv) {
+		for _, k := range slices.Sorted(maps.Keys(kv)) {
 			name := from.Prefix + k
 			if len(validation.IsEnvVarName(name)) > 0 {
 				continue
 			}
-			b.set(name, kv[k])
+			b.set(name, string(kv[k]))
 		}
 	}
 	for _, e := range c.Env {

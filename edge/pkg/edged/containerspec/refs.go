@@ -2,53 +2,68 @@ package containerspec
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 )
 
+// Kind is what a reference names: a configmap or a secret.
+type Kind string
+
+// Kinds of reference.
+const (
+	KindConfigMap Kind = "configmap"
+	KindSecret    Kind = "secret"
+)
+
+// ObjectData reads the keys of a configmap (its BinaryData and Data
+// merged) or a secret. A missing object gives no keys and no error when
+// optional is set; otherwise it is an error naming the object.
+func ObjectData(objs Objects, kind Kind, ns, name string, optional *bool) (map[string][]byte, error) {
+	var data map[string][]byte
+	switch kind {
+	case KindConfigMap:
+		cm, err := objs.ConfigMap(ns, name)
+		if err != nil {
+			return nil, fmt.Errorf("read configmap %s/%s: %w", ns, name, err)
+		}
+		if cm != nil {
+			data = make(map[string][]byte, len(cm.Data)+len(cm.BinaryData))
+			maps.Copy(data, cm.BinaryData)
+			for k, v := range cm.Data {
+				data[k] = []byte(v)
+			}
+		}
+	case KindSecret:
+		s, err := objs.Secret(ns, name)
+		if err != nil {
+			return nil, fmt.Errorf("read secret %s/%s: %w", ns, name, err)
+		}
+		if s != nil {
+			data = s.Data
+			if data == nil {
+				data = map[string][]byte{}
+			}
+		}
+	default:
+		return nil, fmt.Errorf("unknown kind of object %q", kind)
+	}
+	if data == nil && !isOptional(optional) {
+		return nil, fmt.Errorf("%s %s/%s not found", kind, ns, name)
+	}
+	return data, nil
+}
+
 // envFromSource reads the keys of one envFrom source. An absent optional
 // source gives no keys.
-func envFromSource(ns string, from corev1.EnvFromSource, objs Objects) (map[string]string, error) {
+func envFromSource(ns string, from corev1.EnvFromSource, objs Objects) (map[string][]byte, error) {
 	switch {
 	case from.ConfigMapRef != nil:
-		ref := from.ConfigMapRef
-		cm, err := objs.ConfigMap(ns, ref.Name)
-		if err != nil {
-			return nil, fmt.Errorf("read configmap %s/%s: %w", ns, ref.Name, err)
-		}
-		if cm == nil {
-			if isOptional(ref.Optional) {
-				return nil, nil
-			}
-			return nil, fmt.Errorf("configmap %s/%s not found", ns, ref.Name)
-		}
-		kv := make(map[string]string, len(cm.Data)+len(cm.BinaryData))
-		for k, v := range cm.BinaryData {
-			kv[k] = string(v)
-		}
-		for k, v := range cm.Data {
-			kv[k] = v
-		}
-		return kv, nil
+		return ObjectData(objs, KindConfigMap, ns, from.ConfigMapRef.Name, from.ConfigMapRef.Optional)
 	case from.SecretRef != nil:
-		ref := from.SecretRef
-		s, err := objs.Secret(ns, ref.Name)
-		if err != nil {
-			return nil, fmt.Errorf("read secret %s/%s: %w", ns, ref.Name, err)
-		}
-		if s == nil {
-			if isOptional(ref.Optional) {
-				return nil, nil
-			}
-			return nil, fmt.Errorf("secret %s/%s not found", ns, ref.Name)
-		}
-		kv := make(map[string]string, len(s.Data))
-		for k, v := range s.Data {
-			kv[k] = string(v)
-		}
-		return kv, nil
+		return ObjectData(objs, KindSecret, ns, from.SecretRef.Name, from.SecretRef.Optional)
 	}
 	return nil, fmt.Errorf("envFrom names neither a configmap nor a secret")
 }
@@ -56,52 +71,34 @@ func envFromSource(ns string, from corev1.EnvFromSource, objs Objects) (map[stri
 // valueFrom resolves one env entry's valueFrom; ok is false for an absent
 // optional reference, which defines no variable.
 func valueFrom(pod *corev1.Pod, src *corev1.EnvVarSource, objs Objects, d Downward) (string, bool, error) {
-	ns := pod.Namespace
 	switch {
 	case src.FieldRef != nil:
 		v, err := FieldValue(pod, src.FieldRef.FieldPath, d)
 		return v, err == nil, err
 	case src.ConfigMapKeyRef != nil:
 		ref := src.ConfigMapKeyRef
-		cm, err := objs.ConfigMap(ns, ref.Name)
-		if err != nil {
-			return "", false, fmt.Errorf("read configmap %s/%s: %w", ns, ref.Name, err)
-		}
-		var v string
-		var found bool
-		if cm != nil {
-			if v, found = cm.Data[ref.Key]; !found {
-				b, ok := cm.BinaryData[ref.Key]
-				v, found = string(b), ok
-			}
-		}
-		return keyResult("configmap", ns, ref.Name, ref.Key, cm != nil, found, ref.Optional, v)
+		return keyValue(objs, KindConfigMap, pod.Namespace, ref.Name, ref.Key, ref.Optional)
 	case src.SecretKeyRef != nil:
 		ref := src.SecretKeyRef
-		s, err := objs.Secret(ns, ref.Name)
-		if err != nil {
-			return "", false, fmt.Errorf("read secret %s/%s: %w", ns, ref.Name, err)
-		}
-		var b []byte
-		var found bool
-		if s != nil {
-			b, found = s.Data[ref.Key]
-		}
-		return keyResult("secret", ns, ref.Name, ref.Key, s != nil, found, ref.Optional, string(b))
+		return keyValue(objs, KindSecret, pod.Namespace, ref.Name, ref.Key, ref.Optional)
 	case src.ResourceFieldRef != nil:
 		return "", false, fmt.Errorf("resourceFieldRef is not supported")
 	}
 	return "", false, fmt.Errorf("valueFrom names no source")
 }
 
-func keyResult(kind, ns, name, key string, exists, found bool, optional *bool, v string) (string, bool, error) {
-	switch {
-	case found:
-		return v, true, nil
-	case isOptional(optional):
+// keyValue reads one key of a configmap or secret; ok is false when the
+// reference is optional and the object or the key is missing.
+func keyValue(objs Objects, kind Kind, ns, name, key string, optional *bool) (string, bool, error) {
+	data, err := ObjectData(objs, kind, ns, name, optional)
+	if err != nil {
+		return "", false, err
+	}
+	if v, ok := data[key]; ok {
+		return string(v), true, nil
+	}
+	if isOptional(optional) {
 		return "", false, nil
-	case !exists:
-		return "", false, fmt.Errorf("%s %s/%s not found", kind, ns, name)
 	}
 	return "", false, fmt.Errorf("key %q not found in %s %s/%s", key, kind, ns, name)
 }
@@ -152,19 +149,10 @@ func subscript(path, prefix string) (string, bool) {
 // key="value" lines, sorted by key.
 func formatMap(m map[string]string) string {
 	lines := make([]string, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		lines = append(lines, fmt.Sprintf("%s=%q", k, m[k]))
 	}
 	return strings.Join(lines, "\n")
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func isOptional(b *bool) bool { return b != nil && *b }

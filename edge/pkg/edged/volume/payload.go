@@ -33,10 +33,10 @@ func Payload(pod *corev1.Pod, v *corev1.Volume, s Sources) (files map[string]Fil
 	switch {
 	case v.ConfigMap != nil:
 		src := v.ConfigMap
-		err = addConfigMap(files, pod.Namespace, src.Name, src.Items, src.Optional, mode(src.DefaultMode), s.Objects)
+		err = addObject(files, containerspec.KindConfigMap, pod.Namespace, src.Name, src.Items, src.Optional, mode(src.DefaultMode), s.Objects)
 	case v.Secret != nil:
 		src := v.Secret
-		err = addSecret(files, pod.Namespace, src.SecretName, src.Items, src.Optional, mode(src.DefaultMode), s.Objects)
+		err = addObject(files, containerspec.KindSecret, pod.Namespace, src.SecretName, src.Items, src.Optional, mode(src.DefaultMode), s.Objects)
 	case v.DownwardAPI != nil:
 		err = addDownward(files, pod, v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode), s.Downward)
 	case v.Projected != nil:
@@ -63,9 +63,9 @@ func addProjected(files map[string]File, pod *corev1.Pod, p *corev1.ProjectedVol
 		var err error
 		switch {
 		case src.ConfigMap != nil:
-			err = addConfigMap(files, pod.Namespace, src.ConfigMap.Name, src.ConfigMap.Items, src.ConfigMap.Optional, def, s.Objects)
+			err = addObject(files, containerspec.KindConfigMap, pod.Namespace, src.ConfigMap.Name, src.ConfigMap.Items, src.ConfigMap.Optional, def, s.Objects)
 		case src.Secret != nil:
-			err = addSecret(files, pod.Namespace, src.Secret.Name, src.Secret.Items, src.Secret.Optional, def, s.Objects)
+			err = addObject(files, containerspec.KindSecret, pod.Namespace, src.Secret.Name, src.Secret.Items, src.Secret.Optional, def, s.Objects)
 		case src.DownwardAPI != nil:
 			err = addDownward(files, pod, src.DownwardAPI.Items, def, s.Downward)
 		case src.ServiceAccountToken != nil:
@@ -86,39 +86,13 @@ func addProjected(files map[string]File, pod *corev1.Pod, p *corev1.ProjectedVol
 	return nil
 }
 
-func addConfigMap(files map[string]File, ns, name string, items []corev1.KeyToPath, optional *bool, def fs.FileMode, objs Objects) error {
-	cm, err := objs.ConfigMap(ns, name)
+// addObject adds the files of a configmap or secret source.
+func addObject(files map[string]File, kind containerspec.Kind, ns, name string, items []corev1.KeyToPath, optional *bool, def fs.FileMode, objs Objects) error {
+	data, err := containerspec.ObjectData(objs, kind, ns, name, optional)
 	if err != nil {
-		return fmt.Errorf("read configmap %s/%s: %w", ns, name, err)
+		return err
 	}
-	if cm == nil {
-		if isOptional(optional) {
-			return nil
-		}
-		return fmt.Errorf("configmap %s/%s not found", ns, name)
-	}
-	data := make(map[string][]byte, len(cm.Data)+len(cm.BinaryData))
-	for k, v := range cm.BinaryData {
-		data[k] = v
-	}
-	for k, v := range cm.Data {
-		data[k] = []byte(v)
-	}
-	return addKeys(files, "configmap "+ns+"/"+name, data, items, optional, def)
-}
-
-func addSecret(files map[string]File, ns, name string, items []corev1.KeyToPath, optional *bool, def fs.FileMode, objs Objects) error {
-	s, err := objs.Secret(ns, name)
-	if err != nil {
-		return fmt.Errorf("read secret %s/%s: %w", ns, name, err)
-	}
-	if s == nil {
-		if isOptional(optional) {
-			return nil
-		}
-		return fmt.Errorf("secret %s/%s not found", ns, name)
-	}
-	return addKeys(files, "secret "+ns+"/"+name, s.Data, items, optional, def)
+	return addKeys(files, fmt.Sprintf("%s %s/%s", kind, ns, name), data, items, optional, def)
 }
 
 // addKeys adds every key of data as a file of its name, or, with items,
