@@ -186,56 +186,39 @@ func forEdge(obj any) (any, error) {
 
 // podListWatch lists and watches the pods bound to node, as a kubelet does.
 func podListWatch(client kubernetes.Interface, node string) cache.ListerWatcher {
-	selector := fields.OneTermEqualSelector("spec.nodeName", node).String()
 	pods := client.CoreV1().Pods(metav1.NamespaceAll)
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = selector
-			return pods.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = selector
-			return pods.Watch(ctx, o)
-		},
-	}
-	return cache.ToListWatcherWithWatchListSemantics(lw, client)
+	return selectedListWatch(client, fields.OneTermEqualSelector("spec.nodeName", node), pods.List, pods.Watch)
 }
 
 // objectListWatch lists and watches one configmap or secret by name, as
 // the kubelet's watch-based configmap and secret managers do.
 func objectListWatch(client kubernetes.Interface, ref objectRef) (cache.ListerWatcher, runtime.Object) {
-	selector := fields.OneTermEqualSelector("metadata.name", ref.Name).String()
-	var lw *cache.ListWatch
-	var objType runtime.Object
-	switch ref.Kind {
-	case kubemsg.TypeSecret:
+	byName := fields.OneTermEqualSelector("metadata.name", ref.Name)
+	if ref.Kind == kubemsg.TypeSecret {
 		secrets := client.CoreV1().Secrets(ref.Namespace)
-		objType = &corev1.Secret{}
-		lw = &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				o.FieldSelector = selector
-				return secrets.List(ctx, o)
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				o.FieldSelector = selector
-				return secrets.Watch(ctx, o)
-			},
-		}
-	default:
-		configMaps := client.CoreV1().ConfigMaps(ref.Namespace)
-		objType = &corev1.ConfigMap{}
-		lw = &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				o.FieldSelector = selector
-				return configMaps.List(ctx, o)
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				o.FieldSelector = selector
-				return configMaps.Watch(ctx, o)
-			},
-		}
+		return selectedListWatch(client, byName, secrets.List, secrets.Watch), &corev1.Secret{}
 	}
-	return cache.ToListWatcherWithWatchListSemantics(lw, client), objType
+	configMaps := client.CoreV1().ConfigMaps(ref.Namespace)
+	return selectedListWatch(client, byName, configMaps.List, configMaps.Watch), &corev1.ConfigMap{}
+}
+
+// selectedListWatch lists and watches, with a typed client's list and
+// watch, the objects selector selects.
+func selectedListWatch[L runtime.Object](client kubernetes.Interface, selector fields.Selector,
+	list func(context.Context, metav1.ListOptions) (L, error),
+	watchObjects func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.ListerWatcher {
+	s := selector.String()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = s
+			return list(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = s
+			return watchObjects(ctx, o)
+		},
+	}
+	return cache.ToListWatcherWithWatchListSemantics(lw, client)
 }
 
 // watcher is one running pod or object watch of a run.
