@@ -208,9 +208,13 @@ func (s *Store) openWritable(o StoreOptions) error {
 	return nil
 }
 
-// openChecked opens the writer's handle and runs the integrity check. A
-// corrupt file is moved aside and a new one opened in its place.
+// openChecked makes the file private, opens the writer's handle and runs
+// the integrity check. A corrupt file is moved aside (private too: it may
+// hold secrets) and a new, private one opened in its place.
 func (s *Store) openChecked(ctx context.Context, busy time.Duration) (*sql.DB, error) {
+	if err := makePrivate(s.path); err != nil {
+		return nil, err
+	}
 	err := checkHeader(s.path)
 	if err == nil {
 		var wdb *sql.DB
@@ -232,6 +236,9 @@ func (s *Store) openChecked(ctx context.Context, busy time.Duration) (*sql.DB, e
 	s.recovered = dest
 	s.log.Error("local store is corrupt: moved it aside and started an empty one; it will be rebuilt from the cloud on the next connect",
 		"path", s.path, "moved_to", dest, "err", err)
+	if err := makePrivate(s.path); err != nil {
+		return nil, err
+	}
 	wdb, err := openWriterDB(s.path, busy)
 	if err != nil {
 		return nil, err

@@ -53,12 +53,9 @@ func dsn(path string, busy time.Duration, reader, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + strings.Join(q, "&")
 }
 
-// openWriterDB opens the writer's handle: one connection, never closed
-// while the store is open.
+// openWriterDB opens a writing handle: one connection, never closed while
+// the store is open. The file must already be private (makePrivate).
 func openWriterDB(path string, busy time.Duration) (*sql.DB, error) {
-	if err := makePrivate(path); err != nil {
-		return nil, err
-	}
 	db, err := sql.Open("sqlite", dsn(path, busy, false, false))
 	if err != nil {
 		return nil, err
@@ -120,13 +117,10 @@ func checkFile(ctx context.Context, db *sql.DB) error {
 const sqliteMagic = "SQLite format 3\x00"
 
 // checkHeader reads the start of the file at path, before SQLite opens it
-// (and perhaps deletes a -wal it cannot use): a file that is not missing,
-// not empty, and does not start like an SQLite database is errCorrupt.
+// (and perhaps deletes a -wal it cannot use): a file that is not empty and
+// does not start like an SQLite database is errCorrupt.
 func checkHeader(path string) error {
 	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}

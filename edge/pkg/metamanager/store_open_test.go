@@ -225,6 +225,16 @@ func recoverFrom(t *testing.T, path string) {
 	if got, err := os.ReadFile(moved); err != nil || !bytes.Equal(got, damaged) {
 		t.Fatalf("moved file differs from the damaged one (read err %v)", err)
 	}
+	// Both may hold the node's secrets.
+	for _, p := range []string{path, moved} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", p, perm)
+		}
+	}
 	out := logs.String()
 	for _, want := range []string{"level=ERROR", "corrupt", "rebuilt from the cloud", moved} {
 		if !strings.Contains(out, want) {
@@ -249,7 +259,7 @@ func TestStoreRecoversFromAFileThatIsNotADatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	garbage := bytes.Repeat([]byte("this is not an SQLite file. "), 1000)
-	if err := os.WriteFile(path, garbage, 0o600); err != nil {
+	if err := os.WriteFile(path, garbage, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path+"-wal", []byte("stale wal"), 0o600); err != nil {
