@@ -188,9 +188,3 @@ func (c *Client) RuntimeVersion() string { return c.version.RuntimeVersion }
 func (c *Client) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, c.opts.Timeout)
 }
-
-// callCtxPlus bounds one call by Options.Timeout plus extra, for calls that
-// wait on the container themselves (stop, exec).
-func (c *Client) callCtxPlus(ctx context.Context, extra time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, c.opts.Timeout+max(extra, 0))
-}
