@@ -218,12 +218,15 @@ func TestStoreCallerContext(t *testing.T) {
 	first := podWrite(t, "web")
 	s.ops <- first
 
-	// ... so the next caller waits, until its context ends.
+	// ... so the next caller waits, until its context ends. It is
+	// cancelled once it waits on ctx.Done (past Apply's early ctx.Err).
 	ctx, cancel := context.WithCancel(context.Background())
+	waiting := &doneWatch{Context: ctx, asked: make(chan struct{})}
 	result := make(chan error, 1)
 	go func() {
-		result <- s.Apply(ctx, syncMsg(message.OpUpdate, key, "2", podJSON("default", "web", "u1", "2")))
+		result <- s.Apply(waiting, syncMsg(message.OpUpdate, key, "2", podJSON("default", "web", "u1", "2")))
 	}()
+	<-waiting.asked
 	cancel()
 	if err := <-result; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Apply behind a busy writer, then cancelled: err = %v", err)
@@ -241,6 +244,19 @@ func TestStoreCallerContext(t *testing.T) {
 	if r, err := s.Get(context.Background(), key); err != nil || r.ResourceVersion != "3" {
 		t.Fatalf("Get = %+v, %v", r, err)
 	}
+}
+
+// doneWatch closes asked when Done is first called: its holder is about to
+// wait on the context.
+type doneWatch struct {
+	context.Context
+	once  sync.Once
+	asked chan struct{}
+}
+
+func (d *doneWatch) Done() <-chan struct{} {
+	d.once.Do(func() { close(d.asked) })
+	return d.Context.Done()
 }
 
 // TestStoreCheckpoints: the writer asks for a checkpoint every
