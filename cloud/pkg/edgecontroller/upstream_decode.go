@@ -36,58 +36,44 @@ const (
 	upToken              // query <ns>/serviceaccounttoken/<sa>, request
 )
 
-var upKindNames = [...]string{
-	upUnsupported: "unsupported",
-	upRegister:    "register",
-	upNodeStatus:  "node status",
-	upLease:       "lease",
-	upPodStatus:   "pod status",
-	upEvent:       "event",
-	upConfigMap:   "configmap query",
-	upSecret:      "secret query",
-	upToken:       "token query",
+// upKinds is kubemsg's upstream table, one row per kind: the operation
+// and resource type that select it, its name, and whether its messages
+// are requests, answered with OpResponse or OpError, rather than one-way
+// statuses.
+var upKinds = [...]struct {
+	op      message.Operation
+	typ     string
+	name    string
+	request bool
+}{
+	upUnsupported: {name: "unsupported"},
+	upRegister:    {message.OpInsert, kubemsg.TypeNode, "register", true},
+	upNodeStatus:  {message.OpUpdate, kubemsg.TypeNodeStatus, "node status", false},
+	upLease:       {message.OpUpdate, kubemsg.TypeLease, "lease", false},
+	upPodStatus:   {message.OpUpdate, kubemsg.TypePodStatus, "pod status", false},
+	upEvent:       {message.OpInsert, kubemsg.TypeEvent, "event", true},
+	upConfigMap:   {message.OpQuery, kubemsg.TypeConfigMap, "configmap query", true},
+	upSecret:      {message.OpQuery, kubemsg.TypeSecret, "secret query", true},
+	upToken:       {message.OpQuery, kubemsg.TypeToken, "token query", true},
 }
 
 func (k upKind) String() string {
-	if k < 0 || int(k) >= len(upKindNames) {
+	if k < 0 || int(k) >= len(upKinds) {
 		return fmt.Sprintf("upKind(%d)", int(k))
 	}
-	return upKindNames[k]
+	return upKinds[k].name
 }
 
-// request reports whether messages of kind k are requests, answered with
-// OpResponse or OpError, rather than one-way statuses.
-func (k upKind) request() bool {
-	switch k {
-	case upRegister, upEvent, upConfigMap, upSecret, upToken:
-		return true
-	}
-	return false
-}
+// request reports whether messages of kind k are requests rather than
+// one-way statuses.
+func (k upKind) request() bool { return upKinds[k].request }
 
 // kindOf finds the row of kubemsg's table for op on a resource of typ.
 func kindOf(op message.Operation, typ string) upKind {
-	type row struct {
-		op  message.Operation
-		typ string
-	}
-	switch (row{op, typ}) {
-	case row{message.OpInsert, kubemsg.TypeNode}:
-		return upRegister
-	case row{message.OpUpdate, kubemsg.TypeNodeStatus}:
-		return upNodeStatus
-	case row{message.OpUpdate, kubemsg.TypeLease}:
-		return upLease
-	case row{message.OpUpdate, kubemsg.TypePodStatus}:
-		return upPodStatus
-	case row{message.OpInsert, kubemsg.TypeEvent}:
-		return upEvent
-	case row{message.OpQuery, kubemsg.TypeConfigMap}:
-		return upConfigMap
-	case row{message.OpQuery, kubemsg.TypeSecret}:
-		return upSecret
-	case row{message.OpQuery, kubemsg.TypeToken}:
-		return upToken
+	for k := upUnsupported + 1; int(k) < len(upKinds); k++ {
+		if upKinds[k].op == op && upKinds[k].typ == typ {
+			return k
+		}
 	}
 	return upUnsupported
 }
