@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,8 +12,6 @@ import (
 	"github.com/tether-edge/tether/common/kubemsg"
 	"github.com/tether-edge/tether/common/message"
 )
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // recorder is a test module: it answers requests with answer, if set, and
 // hands every other message to got.
@@ -68,21 +64,11 @@ type harness struct {
 	stop  func()
 }
 
-func openStore(t *testing.T, path string) *Store {
-	t.Helper()
-	s, err := OpenStore(StoreOptions{Path: path, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // start runs a Manager over store with a recording subscriber ("edged")
 // and a recording hub that answers queries with hubAnswer.
 func start(t *testing.T, store *Store, hubAnswer func(message.Message) message.Message) *harness {
 	t.Helper()
-	bus, err := beehive.New(beehive.Options{Logger: quiet, QueueSize: 256})
+	bus, err := beehive.New(beehive.Options{Logger: quietLogger(), QueueSize: 256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +77,7 @@ func start(t *testing.T, store *Store, hubAnswer func(message.Message) message.M
 		edged: &recorder{name: "edged", bus: bus, got: make(chan message.Message, 256)},
 		hub:   &recorder{name: "hub", bus: bus, got: make(chan message.Message, 256), answer: hubAnswer},
 	}
-	h.mgr, err = New(Options{Bus: bus, Store: store, Logger: quiet, Hub: "hub", Subscribers: []string{"edged"}, RequestTimeout: 5 * time.Second})
+	h.mgr, err = New(Options{Bus: bus, Store: store, Logger: quietLogger(), Hub: "hub", Subscribers: []string{"edged"}, RequestTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,17 +109,6 @@ func object(kind, uid, data string) []byte {
 	return fmt.Appendf(nil, `{"metadata":{"uid":%q},"kind":%q,"data":%q}`, uid, kind, data)
 }
 
-func apply(t *testing.T, s interface {
-	Apply(context.Context, message.Message) error
-}, op message.Operation, res message.Resource, rv string, content []byte) {
-	t.Helper()
-	m := message.New("edgehub", "", op, res, content)
-	m.Header.ResourceVersion = rv
-	if err := s.Apply(context.Background(), m); err != nil {
-		t.Fatalf("apply %s %s: %v", op, res, err)
-	}
-}
-
 var (
 	podA   = message.Resource{Namespace: "default", Type: kubemsg.TypePod, Name: "a"}
 	cfgC   = message.Resource{Namespace: "default", Type: kubemsg.TypeConfigMap, Name: "c"}
@@ -144,10 +119,10 @@ var (
 // At Start a subscriber is handed every stored object, then OpLoaded, with
 // no cloud anywhere; then every change Apply commits, in order.
 func TestSubscribersGetTheStoreThenChanges(t *testing.T) {
-	store := openStore(t, filepath.Join(t.TempDir(), "edge.db"))
-	apply(t, store, message.OpInsert, podA, "1", object("Pod", "u-a", "a1"))
-	apply(t, store, message.OpInsert, cfgC, "2", object("ConfigMap", "u-c", "c1"))
-	apply(t, store, message.OpInsert, nodeN, "3", object("Node", "u-n", "n1"))
+	store := openTestStore(t, filepath.Join(t.TempDir(), "edge.db"))
+	mustApply(t, store, syncMsg(message.OpInsert, podA, "1", object("Pod", "u-a", "a1")))
+	mustApply(t, store, syncMsg(message.OpInsert, cfgC, "2", object("ConfigMap", "u-c", "c1")))
+	mustApply(t, store, syncMsg(message.OpInsert, nodeN, "3", object("Node", "u-n", "n1")))
 	h := start(t, store, nil)
 
 	seen := map[message.Resource]string{}
@@ -165,8 +140,8 @@ func TestSubscribersGetTheStoreThenChanges(t *testing.T) {
 		t.Fatalf("after the replay got %s; want %s", m.Route.Operation, OpLoaded)
 	}
 
-	apply(t, h.mgr, message.OpUpdate, podA, "4", object("Pod", "u-a", "a2"))
-	apply(t, h.mgr, message.OpDelete, cfgC, "", nil)
+	mustApply(t, h.mgr, syncMsg(message.OpUpdate, podA, "4", object("Pod", "u-a", "a2")))
+	mustApply(t, h.mgr, syncMsg(message.OpDelete, cfgC, "", nil))
 	if m := h.edged.next(t); m.Route.Operation != message.OpUpdate || m.Route.Resource != podA || m.Header.ResourceVersion != "4" {
 		t.Fatalf("got %s %s rv %s; want the pod's update to rv 4", m.Route.Operation, m.Route.Resource, m.Header.ResourceVersion)
 	}
@@ -186,7 +161,7 @@ func status(res message.Resource, ts int64, content string) message.Message {
 // one is dropped; after a restart the kept ones go to the hub again.
 func TestStatusesAreKeptAndSurviveRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "edge.db")
-	store := openStore(t, path)
+	store := openTestStore(t, path)
 	h := start(t, store, nil)
 	ctx := context.Background()
 	for _, m := range []message.Message{
@@ -207,7 +182,7 @@ func TestStatusesAreKeptAndSurviveRestart(t *testing.T) {
 	h.stop()
 	store.Close()
 
-	h = start(t, openStore(t, path), nil)
+	h = start(t, openTestStore(t, path), nil)
 	got := map[message.Resource]string{}
 	for range 2 {
 		m := h.hub.next(t)
@@ -221,9 +196,9 @@ func TestStatusesAreKeptAndSurviveRestart(t *testing.T) {
 // Queries are answered from the store; what it lacks is asked of the
 // cloud (configmaps, secrets, tokens) or is an error (everything else).
 func TestQueries(t *testing.T) {
-	store := openStore(t, filepath.Join(t.TempDir(), "edge.db"))
-	apply(t, store, message.OpInsert, cfgC, "1", object("ConfigMap", "u-c", "local"))
-	apply(t, store, message.OpInsert, podA, "2", object("Pod", "u-a", "pod"))
+	store := openTestStore(t, filepath.Join(t.TempDir(), "edge.db"))
+	mustApply(t, store, syncMsg(message.OpInsert, cfgC, "1", object("ConfigMap", "u-c", "local")))
+	mustApply(t, store, syncMsg(message.OpInsert, podA, "2", object("Pod", "u-a", "pod")))
 	var asked []message.Resource
 	h := start(t, store, func(m message.Message) message.Message {
 		asked = append(asked, m.Route.Resource)

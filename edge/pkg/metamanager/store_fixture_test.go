@@ -66,7 +66,10 @@ func syncMsg(op message.Operation, key message.Resource, rv string, content []by
 	return m
 }
 
-func mustApply(t testing.TB, s *Store, m message.Message) {
+// mustApply applies m to a Store or a Manager.
+func mustApply(t testing.TB, s interface {
+	Apply(context.Context, message.Message) error
+}, m message.Message) {
 	t.Helper()
 	if err := s.Apply(context.Background(), m); err != nil {
 		t.Fatalf("Apply %s %s: %v", m.Route.Operation, m.Route.Resource, err)

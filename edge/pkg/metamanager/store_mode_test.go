@@ -17,8 +17,8 @@ func TestStoreFilesArePrivate(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	store := openStore(t, path)
-	apply(t, store, message.OpInsert, message.Resource{Namespace: "default", Type: kubemsg.TypeSecret, Name: "s"}, "1", object("Secret", "u-s", "x"))
+	store := openTestStore(t, path)
+	mustApply(t, store, syncMsg(message.OpInsert, message.Resource{Namespace: "default", Type: kubemsg.TypeSecret, Name: "s"}, "1", object("Secret", "u-s", "x")))
 	for _, name := range []string{"edge.db", "edge.db-wal"} {
 		info, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
