@@ -30,7 +30,8 @@
 // per resource while the cloud is away and edgehub sends it on reconnect,
 // so nothing here queues or retries them.
 //
-// The status reports the host as Host reads it at each report: capacity
+// The status reports the host as Host reads it: its Machine (nodeInfo)
+// once, at Start, its Resources at each report. It has capacity
 // (cpu, memory, pods = Config.MaxPods, ephemeral-storage = the root
 // filesystem), allocatable (capacity less Config.Reserved, never negative),
 // addresses (InternalIP, then Hostname), nodeInfo (kubeletVersion is

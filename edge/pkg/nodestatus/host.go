@@ -9,20 +9,25 @@ import (
 // Host reads what the Node reports about the machine. SystemHost is the
 // real one; tests pass a fake.
 type Host interface {
-	// Info reads the host now. An error means the essentials (CPU, memory,
-	// root filesystem) could not be read.
-	Info() (HostInfo, error)
+	// Machine reads what does not change while edgecore runs; the module
+	// calls it once, at Start. Fields that cannot be read are empty (a
+	// container may have no machine ID).
+	Machine() Machine
+	// Resources reads the rest now; the module calls it at every report
+	// and registration. An error means the essentials (CPU, memory, root
+	// filesystem) could not be read.
+	Resources() (Resources, error)
 }
 
-// HostInfo is what the Node reports about the machine. Fields that cannot
-// be read (a container may have no machine ID) are empty.
+// HostInfo is what the Node reports about the machine.
 type HostInfo struct {
-	// CPUs is the number of online CPUs.
-	CPUs int
-	// MemoryBytes is the total memory; RootFSBytes the size of the root
-	// filesystem.
-	MemoryBytes int64
-	RootFSBytes int64
+	Machine
+	Resources
+}
+
+// Machine is what the Node reports about the machine that does not change
+// while edgecore runs.
+type Machine struct {
 	// KernelVersion is the kernel release (uname -r); OSImage the
 	// PRETTY_NAME of os-release.
 	KernelVersion string
@@ -30,9 +35,21 @@ type HostInfo struct {
 	// MachineID and BootID identify the machine and this boot.
 	MachineID string
 	BootID    string
-	// Hostname is the host's name; Architecture is GOARCH.
-	Hostname     string
+	// Architecture is GOARCH.
 	Architecture string
+}
+
+// Resources is what the Node reports about the machine that may change
+// while edgecore runs.
+type Resources struct {
+	// CPUs is the number of online CPUs.
+	CPUs int
+	// MemoryBytes is the total memory; RootFSBytes the size of the root
+	// filesystem.
+	MemoryBytes int64
+	RootFSBytes int64
+	// Hostname is the host's name; "" if it cannot be read.
+	Hostname string
 }
 
 // parseMeminfo returns MemTotal from /proc/meminfo, in bytes.

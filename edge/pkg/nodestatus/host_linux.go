@@ -15,33 +15,37 @@ import (
 // and statfs(2). Its zero value is ready; it holds no state.
 type SystemHost struct{}
 
-// Info implements Host.
-func (SystemHost) Info() (HostInfo, error) {
-	var errs []error
-	info := HostInfo{
-		CPUs:          onlineCPUs(),
+// Machine implements Host.
+func (SystemHost) Machine() Machine {
+	return Machine{
 		KernelVersion: firstLine("/proc/sys/kernel/osrelease"),
 		OSImage:       parseOSRelease(firstFile("/etc/os-release", "/usr/lib/os-release")),
 		MachineID:     firstLine("/etc/machine-id", "/var/lib/dbus/machine-id"),
 		BootID:        firstLine("/proc/sys/kernel/random/boot_id"),
 		Architecture:  runtime.GOARCH,
 	}
-	info.Hostname, _ = os.Hostname()
+}
+
+// Resources implements Host.
+func (SystemHost) Resources() (Resources, error) {
+	var errs []error
+	r := Resources{CPUs: onlineCPUs()}
+	r.Hostname, _ = os.Hostname()
 	if meminfo, err := os.ReadFile("/proc/meminfo"); err != nil {
 		errs = append(errs, err)
-	} else if info.MemoryBytes, err = parseMeminfo(string(meminfo)); err != nil {
+	} else if r.MemoryBytes, err = parseMeminfo(string(meminfo)); err != nil {
 		errs = append(errs, err)
 	}
 	var fs syscall.Statfs_t
 	if err := syscall.Statfs("/", &fs); err != nil {
 		errs = append(errs, fmt.Errorf("statfs /: %w", err))
 	} else {
-		info.RootFSBytes = int64(fs.Blocks) * int64(fs.Bsize)
+		r.RootFSBytes = int64(fs.Blocks) * int64(fs.Bsize)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return HostInfo{}, fmt.Errorf("read host: %w", err)
+		return Resources{}, fmt.Errorf("read host: %w", err)
 	}
-	return info, nil
+	return r, nil
 }
 
 // onlineCPUs counts the online CPUs, which may be more than this process

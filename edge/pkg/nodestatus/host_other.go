@@ -10,7 +10,10 @@ import (
 // SystemHost reads the machine edgecore runs on; only Linux is supported.
 type SystemHost struct{}
 
-// Info implements Host: on this system it always fails.
-func (SystemHost) Info() (HostInfo, error) {
-	return HostInfo{}, fmt.Errorf("read host: %w", errors.ErrUnsupported)
+// Machine implements Host: on this system it knows nothing.
+func (SystemHost) Machine() Machine { return Machine{} }
+
+// Resources implements Host: on this system it always fails.
+func (SystemHost) Resources() (Resources, error) {
+	return Resources{}, fmt.Errorf("read host: %w", errors.ErrUnsupported)
 }

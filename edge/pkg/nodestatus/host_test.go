@@ -65,14 +65,18 @@ func TestSystemHost(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("SystemHost reads Linux only")
 	}
-	info, err := SystemHost{}.Info()
+	r, err := SystemHost{}.Resources()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.CPUs < 1 || info.MemoryBytes <= 0 || info.RootFSBytes <= 0 || info.KernelVersion == "" || info.Architecture != runtime.GOARCH {
-		t.Fatalf("host info %+v", info)
+	if r.CPUs < 1 || r.MemoryBytes <= 0 || r.RootFSBytes <= 0 {
+		t.Fatalf("resources %+v", r)
 	}
-	t.Logf("%+v", info)
+	m := SystemHost{}.Machine()
+	if m.KernelVersion == "" || m.BootID == "" || m.Architecture != runtime.GOARCH {
+		t.Fatalf("machine %+v", m)
+	}
+	t.Logf("%+v %+v", m, r)
 }
 
 func TestRouteAddress(t *testing.T) {

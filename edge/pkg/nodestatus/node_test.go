@@ -15,15 +15,19 @@ var t0 = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 
 func testHostInfo() HostInfo {
 	return HostInfo{
-		CPUs:          4,
-		MemoryBytes:   8 << 30,
-		RootFSBytes:   64 << 30,
-		KernelVersion: "6.8.0-45-generic",
-		OSImage:       "Debian GNU/Linux 13 (trixie)",
-		MachineID:     "0123456789abcdef0123456789abcdef",
-		BootID:        "6c0e3a58-6b0e-4d2c-9f3c-2b1f7e5f4a10",
-		Hostname:      "gw-17",
-		Architecture:  "arm64",
+		Machine: Machine{
+			KernelVersion: "6.8.0-45-generic",
+			OSImage:       "Debian GNU/Linux 13 (trixie)",
+			MachineID:     "0123456789abcdef0123456789abcdef",
+			BootID:        "6c0e3a58-6b0e-4d2c-9f3c-2b1f7e5f4a10",
+			Architecture:  "arm64",
+		},
+		Resources: Resources{
+			CPUs:        4,
+			MemoryBytes: 8 << 30,
+			RootFSBytes: 64 << 30,
+			Hostname:    "gw-17",
+		},
 	}
 }
 

@@ -113,6 +113,8 @@ type Module struct {
 	version string
 	// poke asks the reporter for a node status now; capacity 1.
 	poke chan struct{}
+	// machine is the host's fixed facts, read at Start; read-only after.
+	machine Machine
 	// registered is set by the first successful registration of the process.
 	registered atomic.Bool
 	// mu guards lastIP and ipFailing.
@@ -146,6 +148,7 @@ func (m *Module) Group() string { return "node" }
 // connection to the cloud, until ctx ends.
 func (m *Module) Start(ctx context.Context) error {
 	m.event(corev1.EventTypeNormal, "Starting", "Starting edgecore.")
+	m.machine = m.opts.Host.Machine()
 	reporter := background.Go(ctx, m.report)
 	defer reporter.Stop()
 	return m.serve(ctx)
@@ -180,6 +183,12 @@ func (m *Module) serve(ctx context.Context) error {
 			m.log.Debug("ignored a message", "from", msg.Route.Source, "op", msg.Route.Operation)
 		}
 	}
+}
+
+// hostInfo is the machine as read at Start, with its resources read now.
+func (m *Module) hostInfo() (HostInfo, error) {
+	r, err := m.opts.Host.Resources()
+	return HostInfo{Machine: m.machine, Resources: r}, err
 }
 
 // event tells the events module, if any, about the Node; it never waits.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -22,13 +23,16 @@ import (
 // The real bus is a Bus.
 var _ Bus = (*beehive.Bus)(nil)
 
-// fakeHost returns info, or err.
+// fakeHost returns info, or err, and counts the reads of its Machine.
 type fakeHost struct {
-	info HostInfo
-	err  error
+	info     HostInfo
+	err      error
+	machines atomic.Int32
 }
 
-func (h fakeHost) Info() (HostInfo, error) { return h.info, h.err }
+func (h *fakeHost) Machine() Machine { h.machines.Add(1); return h.info.Machine }
+
+func (h *fakeHost) Resources() (Resources, error) { return h.info.Resources, h.err }
 
 // fakeBus is the module's queue, the status sink, the events module and a
 // cloud that answers registration requests.
@@ -138,7 +142,7 @@ func testOptions(t *testing.T, bus *fakeBus, period, lease time.Duration) Option
 	return Options{
 		Bus:         bus,
 		Logger:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Host:        fakeHost{info: testHostInfo()},
+		Host:        &fakeHost{info: testHostInfo()},
 		NodeName:    "edge-1",
 		Config:      cfg,
 		CloudServer: "127.0.0.1",
@@ -205,7 +209,8 @@ func TestNewValidates(t *testing.T) {
 func TestReportsWhileOffline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bus := newFakeBus()
-		stop := start(t, testOptions(t, bus, 10*time.Second, 20*time.Second))
+		o := testOptions(t, bus, 10*time.Second, 20*time.Second)
+		stop := start(t, o)
 		defer stop()
 		synctest.Wait()
 		if s, l, e, r := bus.counts(); s != 1 || l != 1 || e != 1 || r != 0 {
@@ -215,6 +220,9 @@ func TestReportsWhileOffline(t *testing.T) {
 		synctest.Wait()
 		if s, l, _, r := bus.counts(); s != 5 || l != 10 || r != 0 {
 			t.Fatalf("after 45s: %d statuses, %d leases, %d requests; want 5, 10, 0", s, l, r)
+		}
+		if n := o.Host.(*fakeHost).machines.Load(); n != 1 {
+			t.Fatalf("the machine was read %d times, want once", n)
 		}
 		if got := bus.reasons(t); len(got) != 1 || got[0] != "Starting" {
 			t.Fatalf("events %v", got)
@@ -229,7 +237,8 @@ func TestReportsWhileOffline(t *testing.T) {
 			switch res := m.Route.Resource.String(); res {
 			case "null/nodestatus/edge-1":
 				var s corev1.NodeStatus
-				if err := json.Unmarshal(m.Content, &s); err != nil || len(s.Conditions) != 4 || s.Addresses[0].Address != "127.0.0.1" {
+				if err := json.Unmarshal(m.Content, &s); err != nil || len(s.Conditions) != 4 || s.Addresses[0].Address != "127.0.0.1" ||
+					s.NodeInfo.MachineID != testHostInfo().MachineID || s.Capacity.Cpu().Value() != 4 {
 					t.Fatalf("status %s: %v", m.Content, err)
 				}
 			case "kube-node-lease/lease/edge-1":
@@ -367,7 +376,7 @@ func TestHostErrorSkipsStatus(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bus := newFakeBus()
 		o := testOptions(t, bus, 10*time.Second, 40*time.Second)
-		o.Host = fakeHost{err: errors.New("no /proc")}
+		o.Host = &fakeHost{err: errors.New("no /proc")}
 		stop := start(t, o)
 		defer stop()
 		time.Sleep(25 * time.Second)

@@ -56,7 +56,7 @@ func (m *Module) register(ctx context.Context) {
 
 // registerOnce asks the cloud to create (or take) the Node.
 func (m *Module) registerOnce(ctx context.Context) error {
-	info, err := m.opts.Host.Info()
+	info, err := m.hostInfo()
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func (m *Module) report(ctx context.Context) {
 
 // reportStatus sends the node status computed over prev, which it returns.
 func (m *Module) reportStatus(ctx context.Context, prev *corev1.NodeStatus) *corev1.NodeStatus {
-	info, err := m.opts.Host.Info()
+	info, err := m.hostInfo()
 	if err != nil {
 		m.log.Warn("node status not reported", "err", err)
 		return prev
