@@ -64,11 +64,17 @@ func newDBFixture(t *testing.T) dbFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() }) // left open: edgecore may be running
+	f.writeConfig(t)
+	return f
+}
+
+// writeConfig writes an edgecore config whose metaManager.dbPath is f.dbPath.
+func (f dbFixture) writeConfig(t *testing.T) {
+	t.Helper()
 	cfg := fmt.Sprintf("apiVersion: %s\nkind: EdgeCore\nnodeName: edge-1\nmetaManager:\n  dbPath: %s\n", config.APIVersion, f.dbPath)
 	if err := os.WriteFile(f.configPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return f
 }
 
 // run runs `edgecore --config <file> db <args>`, built as main builds it.
@@ -216,10 +222,7 @@ func TestDBStatuses(t *testing.T) {
 func TestDBWithoutAStore(t *testing.T) {
 	dir := t.TempDir()
 	f := dbFixture{dbPath: filepath.Join(dir, "none.db"), configPath: filepath.Join(dir, "edgecore.yaml")}
-	cfg := fmt.Sprintf("apiVersion: %s\nkind: EdgeCore\nnodeName: edge-1\nmetaManager:\n  dbPath: %s\n", config.APIVersion, f.dbPath)
-	if err := os.WriteFile(f.configPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	f.writeConfig(t)
 	_, err := f.run("list")
 	if err == nil || !regexp.MustCompile(`no local store at .*none\.db`).MatchString(err.Error()) {
 		t.Fatalf("db list without a store: err = %v", err)
