@@ -20,7 +20,7 @@ func (u *upstream) recordEvent(ctx context.Context, node string, sent *corev1.Ev
 	ev := eventToCreate(node, sent)
 	got, err := events.Create(ctx, ev, metav1.CreateOptions{})
 	if err == nil {
-		return objectJSON(got, "Event")
+		return objectJSON(got)
 	}
 	if !apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("create event %s/%s: %w", ev.Namespace, ev.Name, err)
@@ -44,7 +44,7 @@ func (u *upstream) recordEvent(ctx context.Context, node string, sent *corev1.Ev
 	if err != nil {
 		return nil, fmt.Errorf("update event %s/%s: %w", ev.Namespace, ev.Name, err)
 	}
-	return objectJSON(got, "Event")
+	return objectJSON(got)
 }
 
 // eventToCreate is the event to create from what node sent: its source

@@ -28,7 +28,7 @@ func (u *upstream) register(ctx context.Context, name string, sent *corev1.Node)
 	got, err := nodes.Create(ctx, want, metav1.CreateOptions{})
 	if err == nil {
 		u.log.Info("registered node", "node", name)
-		return objectJSON(got, "Node")
+		return objectJSON(got)
 	}
 	if !apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("create node %s: %w", name, err)
@@ -48,7 +48,7 @@ func (u *upstream) register(ctx context.Context, name string, sent *corev1.Node)
 	if err != nil {
 		return nil, fmt.Errorf("label node %s: %w", name, err)
 	}
-	return objectJSON(got, "Node")
+	return objectJSON(got)
 }
 
 // nodeToRegister is the Node to create for node name from the one the

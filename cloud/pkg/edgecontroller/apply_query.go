@@ -20,15 +20,15 @@ const (
 )
 
 // getObject answers a configmap or secret query: the downstream cache's
-// copy when it has one, else the apiserver's.
+// copy when it has one (already in the edge's form), else the apiserver's.
 func (u *upstream) getObject(ctx context.Context, ref objectRef) ([]byte, error) {
-	kind := "ConfigMap"
-	if ref.Kind == kubemsg.TypeSecret {
-		kind = "Secret"
-	}
 	if u.objects != nil {
 		if obj, ok := u.objects.object(ref); ok {
-			return objectJSON(obj.DeepCopyObject(), kind)
+			b, err := json.Marshal(obj)
+			if err != nil {
+				return nil, fmt.Errorf("encode %s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, err)
+			}
+			return b, nil
 		}
 	}
 	var (
@@ -44,7 +44,7 @@ func (u *upstream) getObject(ctx context.Context, ref objectRef) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("get %s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, err)
 	}
-	return objectJSON(obj, kind)
+	return objectJSON(obj)
 }
 
 // issueToken answers a token query: a token of service account sa bound

@@ -1,6 +1,7 @@
 package edgecontroller
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
 	"github.com/tether-edge/tether/common/kubemsg"
@@ -351,20 +353,49 @@ func TestRepeatedEvent(t *testing.T) {
 }
 
 func TestObjectJSON(t *testing.T) {
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: "cfg", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
-		Data:       map[string]string{"k": "v"},
+	managed := []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+	for kind, obj := range map[string]runtime.Object{
+		"ConfigMap": &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", ManagedFields: managed}},
+		"Node":      &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cfg", ManagedFields: managed}},
+		"Event":     &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "cfg", ManagedFields: managed}},
+	} {
+		b, err := objectJSON(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		meta, _ := got["metadata"].(map[string]any)
+		if got["apiVersion"] != "v1" || got["kind"] != kind || meta["managedFields"] != nil || meta["name"] != "cfg" {
+			t.Errorf("encoded %s, want kind %s", b, kind)
+		}
 	}
-	b, err := objectJSON(cm, "ConfigMap")
+}
+
+// cachedObjects is an objectCache over fixed objects.
+type cachedObjects map[objectRef]runtime.Object
+
+func (c cachedObjects) object(ref objectRef) (runtime.Object, bool) {
+	obj, ok := c[ref]
+	return obj, ok
+}
+
+// A query the downstream cache holds is answered from it, as cached (the
+// informers' transform put it in the edge's form): no apiserver call.
+func TestGetObjectFromCache(t *testing.T) {
+	cached, _ := forEdge(fakeCM("a", "3"))
+	u := &upstream{objects: cachedObjects{dcm("a"): cached.(runtime.Object)}} // no client: a GET would panic
+	b, err := u.getObject(context.Background(), dcm("a"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got map[string]any
+	var got corev1.ConfigMap
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
-	meta, _ := got["metadata"].(map[string]any)
-	if got["apiVersion"] != "v1" || got["kind"] != "ConfigMap" || meta["managedFields"] != nil || meta["name"] != "cfg" {
-		t.Errorf("encoded %s", b)
+	if got.Kind != "ConfigMap" || got.APIVersion != "v1" || got.ManagedFields != nil || got.Data["k"] != "3" || got.ResourceVersion != "3" {
+		t.Errorf("answered %s", b)
 	}
 }

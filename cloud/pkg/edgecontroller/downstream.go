@@ -63,17 +63,13 @@ func (d *downstream) uses(node string, ref objectRef) bool {
 	return d.t.uses(node, ref)
 }
 
-// object returns the configmap or secret ref names if some edge pod uses
-// it and its watch holds it. It belongs to the cache: copy before
-// changing it.
+// object returns the configmap or secret ref names, in the edge's form,
+// if some edge pod uses it and its watch holds it. It belongs to the
+// cache: never change it.
 func (d *downstream) object(ref objectRef) (runtime.Object, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	obj, ok := d.t.object(ref)
-	if !ok {
-		return nil, false
-	}
-	return obj, true
+	return d.t.object(ref)
 }
 
 // run watches the cluster and keeps the hub's desired sets until ctx

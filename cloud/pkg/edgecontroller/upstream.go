@@ -27,8 +27,8 @@ const (
 // objectCache is what the downstream half may offer besides index: the
 // configmaps and secrets of a node's desired set, as cached.
 type objectCache interface {
-	// object returns the cached object ref names; it belongs to the
-	// cache: copy before changing it.
+	// object returns the cached object ref names, in the edge's form
+	// (setEdgeForm); it belongs to the cache: never change it.
 	object(ref objectRef) (runtime.Object, bool)
 }
 

@@ -159,11 +159,18 @@ func objectEventOf(watch uint64, ref objectRef) func(any, bool) (event, bool) {
 }
 
 // forEdge is every informer's transform: it runs once per object as it
-// is decoded, before the cache holds it. It drops managedFields (large,
-// and useless at the edge) and sets apiVersion and kind, which decoded
-// typed objects lack and the edge needs, so the cached object is sent
-// as it is.
+// is decoded, before the cache holds it, and puts it in the edge's form
+// (setEdgeForm), so the cached object is sent as it is.
 func forEdge(obj any) (any, error) {
+	setEdgeForm(obj)
+	return obj, nil
+}
+
+// setEdgeForm puts obj in the form the edge is sent and answered objects
+// in: it drops managedFields (large, and useless at the edge) and sets
+// apiVersion and kind, which decoded typed objects lack and the edge
+// needs.
+func setEdgeForm(obj any) {
 	if m, ok := obj.(metav1.Object); ok {
 		m.SetManagedFields(nil)
 	}
@@ -177,11 +184,12 @@ func forEdge(obj any) (any, error) {
 		kind = "ConfigMap"
 	case *corev1.Secret:
 		kind = "Secret"
+	case *corev1.Event:
+		kind = "Event"
 	default:
-		return obj, nil
+		return
 	}
 	obj.(runtime.Object).GetObjectKind().SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
-	return obj, nil
 }
 
 // podListWatch lists and watches the pods bound to node, as a kubelet does.
