@@ -51,6 +51,17 @@ func TestCRI(t *testing.T) {
 
 func criLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler(t.Output(), nil)) }
 
+// dialCRI dials Edged's CRI client to ctd; it is closed at cleanup.
+func dialCRI(t *testing.T, ctd *testenv.Containerd) *cri.Client {
+	t.Helper()
+	c, err := cri.Dial(t.Context(), cri.Options{RuntimeEndpoint: "unix://" + ctd.Endpoint, Timeout: criStepTimeout, Logger: criLogger(t)})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // criPod is the pod testCRIPod runs.
 type criPod struct {
 	uid       types.UID
@@ -62,11 +73,7 @@ type criPod struct {
 func testCRIPod(t *testing.T, ctd *testenv.Containerd) {
 	start := time.Now()
 	ctx := t.Context()
-	c, err := cri.Dial(ctx, cri.Options{RuntimeEndpoint: "unix://" + ctd.Endpoint, Timeout: criStepTimeout, Logger: criLogger(t)})
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	t.Cleanup(func() { c.Close() }) // after the event stream's cleanup
+	c := dialCRI(t, ctd) // closed after the event stream's cleanup
 	t.Logf("runtime %s %s", c.RuntimeName(), c.RuntimeVersion())
 	if c.RuntimeName() != "containerd" || !strings.HasPrefix(strings.TrimPrefix(c.RuntimeVersion(), "v"), ctd.Version+".") {
 		t.Errorf("runtime %s %s, want containerd %s.x", c.RuntimeName(), c.RuntimeVersion(), ctd.Version)

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tether-edge/tether/edge/pkg/edged/cri"
 	"github.com/tether-edge/tether/edge/pkg/edged/pleg"
 	"github.com/tether-edge/tether/tests/testenv"
 )
@@ -25,11 +24,7 @@ func TestPLEG(t *testing.T) {
 		t.Run(c.version, func(t *testing.T) {
 			t.Parallel()
 			ctd := testenv.StartContainerd(t, testenv.ContainerdOptions{Version: c.version})
-			client, err := cri.Dial(t.Context(), cri.Options{RuntimeEndpoint: "unix://" + ctd.Endpoint, Timeout: criStepTimeout, Logger: criLogger(t)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { client.Close() })
+			client := dialCRI(t, ctd)
 			p, err := pleg.New(pleg.Options{Runtime: client, Logger: criLogger(t)})
 			if err != nil {
 				t.Fatal(err)
