@@ -186,7 +186,7 @@ func (w *worker) newSandbox() {
 	}
 	for _, name := range start {
 		l, ok := rp.Latest(name)
-		if ok && l.State == runstate.ContainerExited && !w.backedOff(l) {
+		if ok && l.State == runstate.ContainerExited && !w.backoffOver(l) {
 			continue
 		}
 		a.StartContainers = append(a.StartContainers, name)
@@ -220,9 +220,9 @@ func (w *worker) kill(c runstate.Container, reason string) {
 	w.a.KillContainers = append(w.a.KillContainers, Kill{ID: c.ID, Name: c.Name, Reason: reason})
 }
 
-// backedOff counts c's exit and reports whether c may start now; if not,
-// it records CrashLoopBackOff and the expiry.
-func (w *worker) backedOff(c runstate.Container) bool {
+// backoffOver counts c's exit and reports whether its back-off is over, so
+// that c may start now; if not, it records CrashLoopBackOff and the expiry.
+func (w *worker) backoffOver(c runstate.Container) bool {
 	if !c.Inspected {
 		return false
 	}

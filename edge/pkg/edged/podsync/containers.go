@@ -86,7 +86,7 @@ func (w *worker) restartInit(l runstate.Container) {
 		w.a.StartInit = l.Name
 		return
 	}
-	if w.backedOff(l) {
+	if w.backoffOver(l) {
 		w.a.StartInit = l.Name
 	}
 }
@@ -119,7 +119,7 @@ func (w *worker) apps(sandboxID string) {
 		if ok && l.State == runstate.ContainerUnknown {
 			w.kill(l, "container in unknown state")
 		}
-		if ok && l.State == runstate.ContainerExited && !w.backedOff(l) {
+		if ok && l.State == runstate.ContainerExited && !w.backoffOver(l) {
 			waiting++
 			continue
 		}
