@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/tether-edge/tether/beehive"
+	"github.com/tether-edge/tether/beehive/beehivetest"
 	"github.com/tether-edge/tether/common/kubemsg"
 	"github.com/tether-edge/tether/common/message"
 	"github.com/tether-edge/tether/edge/pkg/edgehub"
@@ -23,62 +23,15 @@ import (
 var _ Bus = (*beehive.Bus)(nil)
 
 // fakeBus is the recorder's queue and a cloud that answers its requests.
-type fakeBus struct {
-	inbox chan message.Message
-	// answer answers a request; it may wait on ctx, as the network would.
-	answer func(ctx context.Context, req message.Message) (message.Message, error)
+type fakeBus struct{ *beehivetest.Bus }
 
-	// mu guards requests and responses.
-	mu        sync.Mutex
-	requests  []message.Message
-	responses []message.Message
-}
-
-func newFakeBus() *fakeBus {
-	return &fakeBus{inbox: make(chan message.Message, 64), answer: accept}
-}
-
-func accept(_ context.Context, req message.Message) (message.Message, error) {
-	return req.Response("edgehub", message.OpResponse, nil), nil
-}
-
-func (b *fakeBus) Receive(ctx context.Context, _ string) (message.Message, error) {
-	select {
-	case m := <-b.inbox:
-		return m, nil
-	case <-ctx.Done():
-		return message.Message{}, ctx.Err()
-	}
-}
-
-func (b *fakeBus) SendSync(ctx context.Context, m message.Message, _ time.Duration) (message.Message, error) {
-	b.mu.Lock()
-	b.requests = append(b.requests, m)
-	answer := b.answer
-	b.mu.Unlock()
-	return answer(ctx, m)
-}
-
-func (b *fakeBus) SendResponse(_ context.Context, resp message.Message) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.responses = append(b.responses, resp)
-	return nil
-}
-
-func (b *fakeBus) setAnswer(f func(context.Context, message.Message) (message.Message, error)) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.answer = f
-}
+func newFakeBus() fakeBus { return fakeBus{beehivetest.New()} }
 
 // sent returns the events requested so far.
-func (b *fakeBus) sent(t *testing.T) []corev1.Event {
+func (b fakeBus) sent(t *testing.T) []corev1.Event {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []corev1.Event
-	for _, m := range b.requests {
+	for _, m := range b.Requests() {
 		var ev corev1.Event
 		if err := json.Unmarshal(m.Content, &ev); err != nil {
 			t.Fatalf("request content: %v", err)
@@ -88,17 +41,17 @@ func (b *fakeBus) sent(t *testing.T) []corev1.Event {
 	return out
 }
 
-func (b *fakeBus) hub(op message.Operation) {
-	b.inbox <- message.New(edgehub.Name, Name, op, message.Resource{}, nil)
+func (b fakeBus) hub(op message.Operation) {
+	b.Deliver(message.New(edgehub.Name, Name, op, message.Resource{}, nil))
 }
 
-func (b *fakeBus) event(t *testing.T, ev corev1.Event) {
+func (b fakeBus) event(t *testing.T, ev corev1.Event) {
 	t.Helper()
 	m, err := NewMessage("edged", Name, ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.inbox <- m
+	b.Deliver(m)
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -107,7 +60,7 @@ func testLogger(t *testing.T) *slog.Logger {
 
 // startRecorder runs a recorder on bus in the bubble; the returned stop
 // cancels it and checks that Start returned nil.
-func startRecorder(t *testing.T, bus *fakeBus, buffer int) (*Recorder, func()) {
+func startRecorder(t *testing.T, bus fakeBus, buffer int) (*Recorder, func()) {
 	t.Helper()
 	r, err := New(Options{Bus: bus, Logger: testLogger(t), NodeName: "edge-1", Hub: edgehub.Name, QPS: 5, Burst: 10, Buffer: buffer})
 	if err != nil {
@@ -162,9 +115,7 @@ func TestSendsWhileConnected(t *testing.T) {
 		bus.hub(edgehub.OpCloudConnected)
 		synctest.Wait()
 
-		bus.mu.Lock()
-		reqs := append([]message.Message(nil), bus.requests...)
-		bus.mu.Unlock()
+		reqs := bus.Requests()
 		if len(reqs) != 2 {
 			t.Fatalf("%d requests, want 2", len(reqs))
 		}
@@ -195,17 +146,17 @@ func TestSenderOutcomes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bus := newFakeBus()
 		failures := 2
-		bus.setAnswer(func(_ context.Context, req message.Message) (message.Message, error) {
+		bus.SetAnswer(func(ctx context.Context, req message.Message) (message.Message, error) {
 			var ev corev1.Event
 			_ = json.Unmarshal(req.Content, &ev)
 			switch {
 			case ev.InvolvedObject.Name == "other-node":
-				return req.Response("edgehub", message.OpError, []byte("forbidden: node edge-1 may not write events of other-node")), nil
+				return beehivetest.Refuse("forbidden: node edge-1 may not write events of other-node")(ctx, req)
 			case failures > 0:
 				failures--
-				return req.Response("edgehub", message.OpError, []byte("apiserver unavailable")), nil
+				return beehivetest.Refuse("apiserver unavailable")(ctx, req)
 			}
-			return req.Response("edgehub", message.OpResponse, nil), nil
+			return beehivetest.Accept(ctx, req)
 		})
 		r, stop := startRecorder(t, bus, 16)
 		defer stop()
@@ -232,10 +183,7 @@ func TestSenderOutcomes(t *testing.T) {
 func TestDisconnectKeepsEvents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bus := newFakeBus()
-		bus.setAnswer(func(ctx context.Context, _ message.Message) (message.Message, error) {
-			<-ctx.Done()
-			return message.Message{}, ctx.Err()
-		})
+		bus.SetAnswer(beehivetest.Hang)
 		r, stop := startRecorder(t, bus, 16)
 		defer stop()
 		bus.hub(edgehub.OpCloudConnected)
@@ -253,7 +201,7 @@ func TestDisconnectKeepsEvents(t *testing.T) {
 			t.Fatalf("after the disconnect: %+v", s)
 		}
 
-		bus.setAnswer(accept)
+		bus.SetAnswer(beehivetest.Accept)
 		bus.hub(edgehub.OpCloudConnected)
 		synctest.Wait()
 		evs := bus.sent(t)
@@ -271,10 +219,7 @@ func TestDisconnectKeepsEvents(t *testing.T) {
 func TestSyncedStartsSenderWhenConnectWasLost(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bus := newFakeBus()
-		bus.setAnswer(func(ctx context.Context, _ message.Message) (message.Message, error) {
-			<-ctx.Done()
-			return message.Message{}, ctx.Err()
-		})
+		bus.SetAnswer(beehivetest.Hang)
 		_, stop := startRecorder(t, bus, 16)
 		defer stop()
 		bus.event(t, podEvent("web", "Started", "started"))
@@ -305,15 +250,13 @@ func TestSyncMessagesAreAnswered(t *testing.T) {
 		good.Header.Sync = true
 		bad := message.New("edged", Name, message.OpInsert, message.Resource{Type: kubemsg.TypeEvent}, []byte(`{"reason":"x"}`))
 		bad.Header.Sync = true
-		bus.inbox <- good
-		bus.inbox <- bad
+		bus.Deliver(good)
+		bus.Deliver(bad)
 		synctest.Wait()
-		bus.mu.Lock()
-		defer bus.mu.Unlock()
-		if len(bus.responses) != 2 ||
-			bus.responses[0].Route.Operation != message.OpResponse || bus.responses[0].Header.ParentID != good.Header.ID ||
-			bus.responses[1].Route.Operation != message.OpError || bus.responses[1].Header.ParentID != bad.Header.ID {
-			t.Fatalf("responses %+v", bus.responses)
+		if resps := bus.Responses(); len(resps) != 2 ||
+			resps[0].Route.Operation != message.OpResponse || resps[0].Header.ParentID != good.Header.ID ||
+			resps[1].Route.Operation != message.OpError || resps[1].Header.ParentID != bad.Header.ID {
+			t.Fatalf("responses %+v", resps)
 		}
 	})
 }
@@ -333,14 +276,13 @@ func converge(t *testing.T, seed uint64) {
 	answers := rand.New(rand.NewPCG(seed, 2)) // used by one sender at a time
 	bus := newFakeBus()
 	failuresLeft := maxAttempts - 1 // no event can be dropped for failing
-	bus.setAnswer(func(ctx context.Context, req message.Message) (message.Message, error) {
+	bus.SetAnswer(func(ctx context.Context, req message.Message) (message.Message, error) {
 		switch n := answers.IntN(10); {
 		case n == 0 && failuresLeft > 0:
 			failuresLeft--
-			return req.Response("edgehub", message.OpError, []byte("apiserver unavailable")), nil
+			return beehivetest.Refuse("apiserver unavailable")(ctx, req)
 		case n == 1:
-			<-ctx.Done() // hung until the disconnect
-			return message.Message{}, ctx.Err()
+			return beehivetest.Hang(ctx, req) // until the disconnect
 		case n < 5:
 			select { // slow: repeats come in meanwhile
 			case <-time.After(2 * time.Second):
@@ -348,7 +290,7 @@ func converge(t *testing.T, seed uint64) {
 				return message.Message{}, ctx.Err()
 			}
 		}
-		return accept(ctx, req)
+		return beehivetest.Accept(ctx, req)
 	})
 	r, err := New(Options{Bus: bus, Logger: slog.New(slog.DiscardHandler), NodeName: "edge-1", Hub: edgehub.Name, QPS: 1000, Burst: 1000, Buffer: 100})
 	if err != nil {
@@ -374,7 +316,7 @@ func converge(t *testing.T, seed uint64) {
 		}
 		synctest.Wait()
 	}
-	bus.setAnswer(accept)
+	bus.SetAnswer(beehivetest.Accept)
 	bus.hub(edgehub.OpCloudConnected)
 	time.Sleep(5 * time.Minute)
 	synctest.Wait()

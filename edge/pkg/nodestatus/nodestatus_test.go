@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -14,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/tether-edge/tether/beehive"
+	"github.com/tether-edge/tether/beehive/beehivetest"
 	"github.com/tether-edge/tether/common/config"
 	"github.com/tether-edge/tether/common/kubemsg"
 	"github.com/tether-edge/tether/common/message"
@@ -34,78 +34,21 @@ func (h *fakeHost) Machine() Machine { h.machines.Add(1); return h.info.Machine 
 
 func (h *fakeHost) Resources() (Resources, error) { return h.info.Resources, h.err }
 
-// fakeBus is the module's queue, the status sink, the events module and a
-// cloud that answers registration requests.
-type fakeBus struct {
-	inbox chan message.Message
+// fakeBus is the module's queue, the status sink (Send), the events module
+// (TrySend) and a cloud that answers registration requests (SendSync).
+type fakeBus struct{ *beehivetest.Bus }
 
-	// mu guards everything below.
-	mu sync.Mutex
-	// answer answers a request; it may wait on ctx, as the network would.
-	answer   func(ctx context.Context, req message.Message) (message.Message, error)
-	sent     []message.Message // Send: statuses
-	trySent  []message.Message // TrySend: events
-	requests []message.Message // SendSync: registrations
-}
+func newFakeBus() fakeBus { return fakeBus{beehivetest.New()} }
 
-func newFakeBus() *fakeBus {
-	return &fakeBus{inbox: make(chan message.Message, 16), answer: accept}
-}
+var refuse = beehivetest.Refuse("apiserver unavailable")
 
-func accept(_ context.Context, req message.Message) (message.Message, error) {
-	return req.Response(edgehub.Name, message.OpResponse, nil), nil
-}
-
-func refuse(_ context.Context, req message.Message) (message.Message, error) {
-	return req.Response(edgehub.Name, message.OpError, []byte("apiserver unavailable")), nil
-}
-
-func (b *fakeBus) Receive(ctx context.Context, _ string) (message.Message, error) {
-	select {
-	case m := <-b.inbox:
-		return m, nil
-	case <-ctx.Done():
-		return message.Message{}, ctx.Err()
-	}
-}
-
-func (b *fakeBus) Send(_ context.Context, m message.Message) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.sent = append(b.sent, m)
-	return nil
-}
-
-func (b *fakeBus) TrySend(m message.Message) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.trySent = append(b.trySent, m)
-	return nil
-}
-
-func (b *fakeBus) SendSync(ctx context.Context, m message.Message, _ time.Duration) (message.Message, error) {
-	b.mu.Lock()
-	b.requests = append(b.requests, m)
-	answer := b.answer
-	b.mu.Unlock()
-	return answer(ctx, m)
-}
-
-func (b *fakeBus) setAnswer(f func(context.Context, message.Message) (message.Message, error)) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.answer = f
-}
-
-func (b *fakeBus) hub(op message.Operation) {
-	b.inbox <- message.New(edgehub.Name, Name, op, message.Resource{}, nil)
+func (b fakeBus) hub(op message.Operation) {
+	b.Deliver(message.New(edgehub.Name, Name, op, message.Resource{}, nil))
 }
 
 // counts returns how many statuses, leases, events and requests were sent.
-func (b *fakeBus) counts() (statuses, leases, events, requests int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, m := range b.sent {
+func (b fakeBus) counts() (statuses, leases, events, requests int) {
+	for _, m := range b.Sent() {
 		switch m.Route.Resource.Type {
 		case kubemsg.TypeNodeStatus:
 			statuses++
@@ -113,16 +56,14 @@ func (b *fakeBus) counts() (statuses, leases, events, requests int) {
 			leases++
 		}
 	}
-	return statuses, leases, len(b.trySent), len(b.requests)
+	return statuses, leases, len(b.TrySent()), len(b.Requests())
 }
 
 // reasons returns the reasons of the events sent.
-func (b *fakeBus) reasons(t *testing.T) []string {
+func (b fakeBus) reasons(t *testing.T) []string {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []string
-	for _, m := range b.trySent {
+	for _, m := range b.TrySent() {
 		var ev corev1.Event
 		if err := json.Unmarshal(m.Content, &ev); err != nil {
 			t.Fatal(err)
@@ -135,7 +76,7 @@ func (b *fakeBus) reasons(t *testing.T) []string {
 	return out
 }
 
-func testOptions(t *testing.T, bus *fakeBus, period, lease time.Duration) Options {
+func testOptions(t *testing.T, bus fakeBus, period, lease time.Duration) Options {
 	cfg := testConfig()
 	cfg.UpdatePeriod = config.Duration{Duration: period}
 	cfg.LeaseDuration = config.Duration{Duration: lease}
@@ -228,9 +169,7 @@ func TestReportsWhileOffline(t *testing.T) {
 			t.Fatalf("events %v", got)
 		}
 
-		bus.mu.Lock()
-		defer bus.mu.Unlock()
-		for _, m := range bus.sent {
+		for _, m := range bus.Sent() {
 			if m.Route.Destination != "metamanager" || m.Route.Group != kubemsg.Group || m.Route.Operation != message.OpUpdate || m.Header.Sync {
 				t.Fatalf("status route %+v sync %v", m.Route, m.Header.Sync)
 			}
@@ -259,12 +198,12 @@ func TestRegistersOnConnect(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bus := newFakeBus()
 		failures := 2
-		bus.setAnswer(func(ctx context.Context, req message.Message) (message.Message, error) {
+		bus.SetAnswer(func(ctx context.Context, req message.Message) (message.Message, error) {
 			if failures > 0 {
 				failures--
 				return refuse(ctx, req)
 			}
-			return accept(ctx, req)
+			return beehivetest.Accept(ctx, req)
 		})
 		stop := start(t, testOptions(t, bus, time.Hour, time.Hour))
 		defer stop()
@@ -279,9 +218,7 @@ func TestRegistersOnConnect(t *testing.T) {
 		if s, _, _, r := bus.counts(); s != 2 || r != 3 {
 			t.Fatalf("after registering: %d statuses, %d requests; want 2 (one at start, one after registering), 3", s, r)
 		}
-		bus.mu.Lock()
-		checkRegistration(t, bus.requests[0])
-		bus.mu.Unlock()
+		checkRegistration(t, bus.Requests()[0])
 
 		bus.hub(edgehub.OpCloudDisconnected)
 		bus.hub(edgehub.OpCloudConnected)
@@ -317,7 +254,7 @@ func checkRegistration(t *testing.T, req message.Message) {
 func TestDisconnectStopsRegistration(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bus := newFakeBus()
-		bus.setAnswer(refuse)
+		bus.SetAnswer(refuse)
 		stop := start(t, testOptions(t, bus, time.Hour, time.Hour))
 		defer stop()
 		bus.hub(edgehub.OpCloudConnected)
@@ -335,10 +272,7 @@ func TestDisconnectStopsRegistration(t *testing.T) {
 			t.Fatalf("%d attempts after the disconnect", after-before)
 		}
 
-		bus.setAnswer(func(ctx context.Context, _ message.Message) (message.Message, error) {
-			<-ctx.Done() // the network hangs
-			return message.Message{}, ctx.Err()
-		})
+		bus.SetAnswer(beehivetest.Hang)
 		bus.hub(edgehub.OpCloudConnected)
 		synctest.Wait()
 		bus.hub(edgehub.OpCloudDisconnected)
