@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -183,7 +184,11 @@ func TestSenderOutcomes(t *testing.T) {
 func TestDisconnectKeepsEvents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bus := newFakeBus()
-		bus.SetAnswer(beehivetest.Hang)
+		var cancelled atomic.Int32
+		bus.SetAnswer(func(ctx context.Context, req message.Message) (message.Message, error) {
+			defer cancelled.Add(1)
+			return beehivetest.Hang(ctx, req)
+		})
 		r, stop := startRecorder(t, bus, 16)
 		defer stop()
 		bus.hub(edgehub.OpCloudConnected)
@@ -199,6 +204,9 @@ func TestDisconnectKeepsEvents(t *testing.T) {
 		synctest.Wait()
 		if s := r.Stats(); s.Waiting != 2 || s.Sent != 0 || s.Failed != 0 {
 			t.Fatalf("after the disconnect: %+v", s)
+		}
+		if n := cancelled.Load(); n != 1 {
+			t.Fatalf("%d requests cancelled by the disconnect, want 1", n)
 		}
 
 		bus.SetAnswer(beehivetest.Accept)
