@@ -141,6 +141,17 @@ func (m *Manager) Start(ctx context.Context) error {
 // nothing: the replay is every object's content.
 func (m *Manager) replayObjects(ctx context.Context) error {
 	if len(m.opts.Subscribers) == 0 {
+		// Nobody to hand contents to: say what the store holds from the
+		// manifest, which reads no content.
+		entries, err := m.opts.Store.Manifest(ctx)
+		if err != nil {
+			return fmt.Errorf("metamanager: load the local store: %w", err)
+		}
+		keys := make([]message.Resource, len(entries))
+		for i, e := range entries {
+			keys[i] = e.Key
+		}
+		m.logLoaded(keys)
 		return nil
 	}
 	m.notifyMu.Lock()
@@ -149,11 +160,9 @@ func (m *Manager) replayObjects(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("metamanager: load the local store: %w", err)
 	}
-	pods := 0
-	for _, r := range records {
-		if r.Key.Type == kubemsg.TypePod {
-			pods++
-		}
+	keys := make([]message.Resource, len(records))
+	for i, r := range records {
+		keys[i] = r.Key
 		if err := m.tell(ctx, message.OpInsert, r.Key, r.ResourceVersion, r.Content); err != nil {
 			return err
 		}
@@ -161,8 +170,19 @@ func (m *Manager) replayObjects(ctx context.Context) error {
 	if err := m.tell(ctx, OpLoaded, message.Resource{}, "", nil); err != nil {
 		return err
 	}
-	m.log.Info("loaded the local store", "objects", len(records), "pods", pods, "subscribers", m.opts.Subscribers)
+	m.logLoaded(keys)
 	return nil
+}
+
+// logLoaded says what the store held at start.
+func (m *Manager) logLoaded(keys []message.Resource) {
+	pods := 0
+	for _, k := range keys {
+		if k.Type == kubemsg.TypePod {
+			pods++
+		}
+	}
+	m.log.Info("loaded the local store", "objects", len(keys), "pods", pods, "subscribers", m.opts.Subscribers)
 }
 
 // tell sends one object change to every subscriber. The caller holds notifyMu.
