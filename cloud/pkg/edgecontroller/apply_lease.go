@@ -71,12 +71,9 @@ func (u *upstream) keepLease(node string, l *coordinationv1.Lease, err error) {
 // nodeOwner is the owner reference a node's Lease carries, or nil when the
 // Node is not known.
 func (u *upstream) nodeOwner(ctx context.Context, name string) *metav1.OwnerReference {
-	n, ok := u.idx.node(name)
-	if !ok {
-		var err error
-		if n, err = u.opts.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); err != nil {
-			return nil
-		}
+	n, err := u.getNode(ctx, name)
+	if err != nil {
+		return nil
 	}
 	return &metav1.OwnerReference{
 		APIVersion: corev1.SchemeGroupVersion.String(),

@@ -92,14 +92,10 @@ func setLabels(m *metav1.ObjectMeta, want map[string]string) bool {
 // reported, as the kubelet does. A Node that does not exist is logged: the
 // edge registers it when it connects.
 func (u *upstream) patchNodeStatus(ctx context.Context, name string, reported corev1.NodeStatus) {
-	nodes := u.opts.Client.CoreV1().Nodes()
-	old, ok := u.idx.node(name)
-	if !ok {
-		var err error
-		if old, err = nodes.Get(ctx, name, metav1.GetOptions{}); err != nil {
-			u.logNodeStatusError(name, err)
-			return
-		}
+	old, err := u.getNode(ctx, name)
+	if err != nil {
+		u.logNodeStatusError(name, err)
+		return
 	}
 	patch, err := nodeStatusPatch(old, reported)
 	if err != nil {
@@ -109,9 +105,18 @@ func (u *upstream) patchNodeStatus(ctx context.Context, name string, reported co
 	if patch == nil {
 		return
 	}
-	if _, err := nodes.Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
+	if _, err := u.opts.Client.CoreV1().Nodes().Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
 		u.logNodeStatusError(name, err)
 	}
+}
+
+// getNode returns the index's Node name, else the apiserver's. The
+// index's belongs to the cache: do not change it.
+func (u *upstream) getNode(ctx context.Context, name string) (*corev1.Node, error) {
+	if n, ok := u.idx.node(name); ok {
+		return n, nil
+	}
+	return u.opts.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 }
 
 func (u *upstream) logNodeStatusError(name string, err error) {

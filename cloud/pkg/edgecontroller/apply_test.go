@@ -3,6 +3,7 @@ package edgecontroller
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/tether-edge/tether/common/kubemsg"
 )
@@ -397,5 +399,47 @@ func TestGetObjectFromCache(t *testing.T) {
 	}
 	if got.Kind != "ConfigMap" || got.APIVersion != "v1" || got.ManagedFields != nil || got.Data["k"] != "3" || got.ResourceVersion != "3" {
 		t.Errorf("answered %s", b)
+	}
+}
+
+// renewLease writes the controller's clock (Options.Now) as the renew
+// time and the Node as owner, whether the index or only the apiserver
+// holds it; a renewal after the first is one Update of the Lease it kept.
+func TestRenewLease(t *testing.T) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "edge-a", UID: "node-uid"}}
+	for _, indexed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("indexed=%v", indexed), func(t *testing.T) {
+			ctx := context.Background()
+			cs := fake.NewClientset(node)
+			idx := upTestIndex()
+			if indexed {
+				idx.nodes = map[string]*corev1.Node{"edge-a": node}
+			}
+			now := time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
+			o := Options{Bus: newUpBus(), Client: cs, Logger: quietLogger(), Hub: "hub", Now: func() time.Time { return now }}
+			if err := o.validate(); err != nil {
+				t.Fatal(err)
+			}
+			u := newUpstream(o, o.Logger, idx)
+			for i := range 2 {
+				cs.ClearActions()
+				u.renewLease(ctx, "edge-a", kubemsg.LeaseRenewal{DurationSeconds: 40})
+				acts := cs.Actions()
+				l, err := cs.CoordinationV1().Leases(kubemsg.LeaseNamespace).Get(ctx, "edge-a", metav1.GetOptions{})
+				if err != nil {
+					t.Fatalf("renewal %d: %v", i+1, err)
+				}
+				if l.Spec.RenewTime == nil || !l.Spec.RenewTime.Time.Equal(now) || *l.Spec.HolderIdentity != "edge-a" {
+					t.Errorf("renewal %d: spec %+v, want renewed at %v", i+1, l.Spec, now)
+				}
+				if len(l.OwnerReferences) != 1 || l.OwnerReferences[0].UID != "node-uid" {
+					t.Errorf("renewal %d: owners %+v", i+1, l.OwnerReferences)
+				}
+				if i == 1 && (len(acts) != 1 || acts[0].GetVerb() != "update" || acts[0].GetResource().Resource != "leases") {
+					t.Errorf("the second renewal made %v, want one update of the lease", acts)
+				}
+				now = now.Add(10 * time.Second)
+			}
+		})
 	}
 }

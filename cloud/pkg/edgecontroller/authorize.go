@@ -135,7 +135,8 @@ func authorizeToken(idx index, n, ns, sa string, q *kubemsg.TokenQuery) (grant, 
 	return grant{pod: pod}, nil
 }
 
-// podServiceAccount is the service account pod runs as.
+// podServiceAccount is the service account pod runs as: "default" when
+// the spec names none.
 func podServiceAccount(pod *corev1.Pod) string {
 	if pod.Spec.ServiceAccountName == "" {
 		return "default"

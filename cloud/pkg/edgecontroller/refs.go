@@ -31,14 +31,10 @@ func podRefs(pod *corev1.Pod) []objectRef {
 	return c.refs
 }
 
-// podUses is podRefs plus the pod's service account ("default" when the
-// spec names none): everything a pod entitles its node to.
+// podUses is podRefs plus the pod's service account: everything a pod
+// entitles its node to.
 func podUses(pod *corev1.Pod) []objectRef {
-	sa := pod.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
-	return append(podRefs(pod), objectRef{Kind: kindServiceAccount, Namespace: pod.Namespace, Name: sa})
+	return append(podRefs(pod), objectRef{Kind: kindServiceAccount, Namespace: pod.Namespace, Name: podServiceAccount(pod)})
 }
 
 // sendable reports whether ref names an object the edge is sent (a
