@@ -3,6 +3,7 @@ package edgecontroller
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -209,13 +210,8 @@ func waitUntil(t *testing.T, what string, cond func() error) {
 
 // setIs reports how a node's set differs from want (key → resourceVersion).
 func setIs(got map[message.Resource]string, want map[message.Resource]string) error {
-	if len(got) != len(want) {
+	if !maps.Equal(got, want) {
 		return fmt.Errorf("set %v, want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			return fmt.Errorf("set %v, want %v", got, want)
-		}
 	}
 	return nil
 }
