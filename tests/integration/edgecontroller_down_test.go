@@ -12,12 +12,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/tether-edge/tether/beehive"
 	"github.com/tether-edge/tether/cloud/pkg/edgecontroller"
 	"github.com/tether-edge/tether/common/message"
 	"github.com/tether-edge/tether/tests/testenv"
+	"github.com/tether-edge/tether/tests/tunneltest"
 )
 
 // downWait bounds each wait for the apiserver or the controller.
@@ -26,9 +26,9 @@ const downWait = 30 * time.Second
 // downNS holds the test's objects.
 const downNS = "down"
 
-// downHub stands in for CloudHub: it records the desired-set messages
-// EdgeController sends it.
-type downHub struct {
+// recordingHub stands in for CloudHub: it records the desired-set
+// messages EdgeController sends it.
+type recordingHub struct {
 	bus *beehive.Bus
 
 	// mu guards got.
@@ -36,9 +36,9 @@ type downHub struct {
 	got []message.Message
 }
 
-func (h *downHub) Name() string  { return "hub" }
-func (h *downHub) Group() string { return "" }
-func (h *downHub) Start(ctx context.Context) error {
+func (h *recordingHub) Name() string  { return "hub" }
+func (h *recordingHub) Group() string { return "" }
+func (h *recordingHub) Start(ctx context.Context) error {
 	for {
 		m, err := h.bus.Receive(ctx, "hub")
 		if err != nil {
@@ -50,7 +50,7 @@ func (h *downHub) Start(ctx context.Context) error {
 	}
 }
 
-func (h *downHub) messages() []message.Message {
+func (h *recordingHub) messages() []message.Message {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]message.Message(nil), h.got...)
@@ -58,7 +58,7 @@ func (h *downHub) messages() []message.Message {
 
 // set replays what node was sent as the hub keeps it: edge key →
 // resourceVersion.
-func (h *downHub) set(node string) map[message.Resource]string {
+func (h *recordingHub) set(node string) map[message.Resource]string {
 	set := map[message.Resource]string{}
 	for _, m := range h.messages() {
 		if m.Route.Resource.Node != node {
@@ -73,7 +73,7 @@ func (h *downHub) set(node string) map[message.Resource]string {
 	return set
 }
 
-func (h *downHub) waitSet(t *testing.T, node string, want map[message.Resource]string) {
+func (h *recordingHub) waitSet(t *testing.T, node string, want map[message.Resource]string) {
 	t.Helper()
 	testenv.WaitFor(t, downWait, "the desired set of "+node, func() error {
 		if got := h.set(node); !maps.Equal(got, want) {
@@ -90,35 +90,36 @@ func downKey(typ, name string) message.Resource {
 	return message.Resource{Namespace: downNS, Type: typ, Name: name}
 }
 
-// startDownstreamController runs EdgeController and the recording hub on
-// a real bus until the test ends.
-func startDownstreamController(t *testing.T, cs kubernetes.Interface) (*edgecontroller.Controller, *downHub) {
+// startEdgeController runs EdgeController (o with its Bus, Logger and
+// Hub filled in) and a recording hub on a real bus until the test ends,
+// and waits until the controller is synced.
+func startEdgeController(t *testing.T, o edgecontroller.Options) (*edgecontroller.Controller, *beehive.Bus, *recordingHub) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	bus, err := beehive.New(beehive.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrl, err := edgecontroller.New(edgecontroller.Options{Bus: bus, Client: cs, Logger: log, Hub: "hub"})
+	o.Bus, o.Logger, o.Hub = bus, log, "hub"
+	ctrl, err := edgecontroller.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := &downHub{bus: bus}
+	hub := &recordingHub{bus: bus}
 	for _, m := range []beehive.Module{hub, ctrl} {
 		if err := bus.Register(m, beehive.Policy{OnError: beehive.StopProcess}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- bus.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("bus: %v", err)
-		}
-	})
-	return ctrl, hub
+	tunneltest.Run(t, bus)
+	start := time.Now()
+	select {
+	case <-ctrl.Synced():
+		t.Logf("EdgeController synced in %v", time.Since(start).Round(time.Millisecond))
+	case <-time.After(downWait):
+		t.Fatal("EdgeController not synced")
+	}
+	return ctrl, bus, hub
 }
 
 // TestEdgeControllerDownstream: against a real apiserver, an edge node's
@@ -159,14 +160,7 @@ func TestEdgeControllerDownstream(t *testing.T) {
 	must(web, err)
 	must(core.Pods(downNS).Create(ctx, downPod("other", "cloud-1"), metav1.CreateOptions{}))
 
-	ctrl, hub := startDownstreamController(t, cs)
-	start := time.Now()
-	select {
-	case <-ctrl.Synced():
-		t.Logf("synced in %v", time.Since(start).Round(time.Millisecond))
-	case <-time.After(downWait):
-		t.Fatal("EdgeController not synced")
-	}
+	_, _, hub := startEdgeController(t, edgecontroller.Options{Client: cs})
 	hub.waitSet(t, "edge-1", map[message.Resource]string{
 		downKey("node", "edge-1"):   edgeNode.ResourceVersion,
 		downKey("pod", "web"):       web.ResourceVersion,
@@ -204,7 +198,7 @@ func TestEdgeControllerDownstream(t *testing.T) {
 }
 
 // deleted reports whether node was sent a delete for each key.
-func (h *downHub) deleted(node string, keys ...message.Resource) bool {
+func (h *recordingHub) deleted(node string, keys ...message.Resource) bool {
 	seen := map[message.Resource]bool{}
 	for _, m := range h.messages() {
 		if m.Route.Operation == message.OpDelete && m.Route.Resource.Node == node {

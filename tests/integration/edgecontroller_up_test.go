@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -28,20 +27,6 @@ import (
 
 // upWait bounds each wait for the apiserver or the controller.
 const upWait = 30 * time.Second
-
-// upHub stands in for CloudHub: it takes what EdgeController sends down
-// and drops it.
-type upHub struct{ bus *beehive.Bus }
-
-func (h *upHub) Name() string  { return "hub" }
-func (h *upHub) Group() string { return "" }
-func (h *upHub) Start(ctx context.Context) error {
-	for {
-		if _, err := h.bus.Receive(ctx, "hub"); err != nil {
-			return nil
-		}
-	}
-}
 
 // upClock is EdgeController's clock for lease renewals; the test moves it.
 type upClock struct{ now atomic.Int64 }
@@ -116,41 +101,6 @@ func (e *upEdge) forbidden(op message.Operation, ns, typ, name string, v any) {
 	}
 }
 
-// startUpstreamController runs EdgeController on a real bus against the
-// apiserver, with a hub that drops what it is sent.
-func startUpstreamController(t *testing.T, cs kubernetes.Interface, clock *upClock) (*edgecontroller.Controller, *beehive.Bus) {
-	t.Helper()
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	bus, err := beehive.New(beehive.Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctrl, err := edgecontroller.New(edgecontroller.Options{Bus: bus, Client: cs, Logger: log, Hub: "hub", Workers: 4, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range []beehive.Module{&upHub{bus: bus}, ctrl} {
-		if err := bus.Register(m, beehive.Policy{OnError: beehive.StopProcess}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- bus.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("bus: %v", err)
-		}
-	})
-	select {
-	case <-ctrl.Synced():
-	case <-time.After(upWait):
-		t.Fatal("EdgeController not synced")
-	}
-	return ctrl, bus
-}
-
 func TestEdgeControllerUpstream(t *testing.T) {
 	t.Parallel()
 	kube := testenv.StartKube(t, testenv.KubeOptions{})
@@ -167,7 +117,7 @@ func TestEdgeControllerUpstream(t *testing.T) {
 	})
 	clock := &upClock{}
 	clock.now.Store(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	ctrl, bus := startUpstreamController(t, cs, clock)
+	ctrl, bus, _ := startEdgeController(t, edgecontroller.Options{Client: cs, Workers: 4, Now: clock.Now})
 	a := &upEdge{t: t, bus: bus, node: "edge-a"}
 
 	nodeA := testUpRegister(ctx, t, cs, a)
