@@ -14,10 +14,14 @@
 // Apply writes to the Store before it is acknowledged, and then an
 // objsync.OpSynced marker.
 //
-// Subscribers (module names) are told, with TrySend so the hub never blocks
-// on them, when the cloud comes (OpCloudConnected), when the store holds the
-// cloud's desired set (OpCloudSynced) and when the cloud goes
-// (OpCloudDisconnected).
+// Subscribers (module names) are told when the cloud comes
+// (OpCloudConnected), when the store holds the cloud's desired set
+// (OpCloudSynced) and when the cloud goes (OpCloudDisconnected). The
+// notices are level-triggered: each subscriber has its own sender, which
+// delivers the newest state and waits on the subscriber's queue, so the
+// hub never blocks on a subscriber and no notice is lost to a full queue;
+// a state replaced before delivery is skipped (a subscriber may see
+// OpCloudSynced without the OpCloudConnected before it).
 //
 // # What edge modules send to "edgehub"
 //

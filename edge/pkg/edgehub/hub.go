@@ -31,7 +31,6 @@ const (
 type Bus interface {
 	Receive(ctx context.Context, module string) (message.Message, error)
 	Send(ctx context.Context, m message.Message) error
-	TrySend(m message.Message) error
 	SendToGroup(ctx context.Context, m message.Message) error
 	SendSync(ctx context.Context, m message.Message, timeout time.Duration) (message.Message, error)
 	SendResponse(ctx context.Context, resp message.Message) error
@@ -110,9 +109,10 @@ func (o *Options) validate() error {
 
 // Hub is the edgehub module.
 type Hub struct {
-	opts Options
-	log  *slog.Logger
-	link *link
+	opts      Options
+	log       *slog.Logger
+	link      *link
+	notifiers []*notifier
 }
 
 // New validates o.
@@ -121,7 +121,11 @@ func New(o Options) (*Hub, error) {
 		return nil, err
 	}
 	lim := rate.NewLimiter(rate.Limit(o.UpstreamQPS), o.UpstreamBurst)
-	return &Hub{opts: o, log: o.Logger.With("module", Name), link: newLink(o.StatusWindow, lim)}, nil
+	h := &Hub{opts: o, log: o.Logger.With("module", Name), link: newLink(o.StatusWindow, lim)}
+	for _, s := range o.Subscribers {
+		h.notifiers = append(h.notifiers, newNotifier(s))
+	}
+	return h, nil
 }
 
 // Name implements beehive.Module.
@@ -148,6 +152,9 @@ func (h *Hub) Start(ctx context.Context) error {
 		}
 	})
 	g.Go(func() error { return h.busLoop(gctx) })
+	for _, n := range h.notifiers {
+		g.Go(func() error { return n.run(gctx, h.opts.Bus, h.log) })
+	}
 	err := g.Wait()
 	if ctx.Err() != nil {
 		return nil
@@ -230,12 +237,10 @@ func (h *Hub) dial(ctx context.Context) (tunnel.Conn, error) {
 	return tunnel.DialWebSocket(dctx, h.opts.Address, o)
 }
 
-// notify tells every subscriber op, without blocking.
+// notify makes op the cloud state every subscriber is told next.
 func (h *Hub) notify(op message.Operation) {
-	for _, s := range h.opts.Subscribers {
-		if err := h.opts.Bus.TrySend(message.New(Name, s, op, message.Resource{}, nil)); err != nil {
-			h.log.Warn("subscriber not told", "module", s, "event", op, "err", err)
-		}
+	for _, n := range h.notifiers {
+		n.set(op)
 	}
 }
 

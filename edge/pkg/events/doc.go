@@ -35,7 +35,7 @@
 // # Sending, online and offline
 //
 // The module is one of edgehub's Subscribers. Between OpCloudConnected (or,
-// if that notification was lost, the OpCloudSynced after it) and
+// if the hub skipped it for the newer state, the OpCloudSynced after it) and
 // OpCloudDisconnected one sender goroutine sends the waiting events, oldest
 // first and one at a time, each as a request (SendSync) to Hub: op
 // OpInsert, resource <namespace>/event/<name>, Route.Group kubemsg.Group,

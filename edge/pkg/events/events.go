@@ -129,8 +129,8 @@ func (r *Recorder) Start(ctx context.Context) error {
 			s.Stop()
 			s = background.Go(ctx, r.send)
 		case edgehub.OpCloudSynced:
-			// The hub tells with TrySend: if its OpCloudConnected was
-			// lost to a full queue, the sender starts here.
+			// The hub tells the latest state: if OpCloudSynced replaced
+			// OpCloudConnected before delivery, the sender starts here.
 			if !s.Started() {
 				s = background.Go(ctx, r.send)
 			}

@@ -5,7 +5,7 @@
 // # Registration
 //
 // The module is one of edgehub's Subscribers. On every OpCloudConnected
-// (or, if that notification was lost, the OpCloudSynced after it) it sends
+// (or, if the hub skipped it for the newer state, the OpCloudSynced after it) it sends
 // Hub a request (SendSync): op OpInsert, resource null/node/<node>,
 // Route.Group kubemsg.Group, content the Node JSON (apiVersion v1, kind
 // Node) with the labels node-role.kubernetes.io/edge, .../agent,

@@ -157,7 +157,7 @@ func (m *Module) Start(ctx context.Context) error {
 // serve follows the cloud's comings and goings: a registration runs from
 // each OpCloudConnected until it succeeds or OpCloudDisconnected comes.
 // reg is started from a connect to the next disconnect, so OpCloudSynced
-// starts one only if the hub's OpCloudConnected was lost.
+// starts one only if the hub skipped OpCloudConnected for it.
 func (m *Module) serve(ctx context.Context) error {
 	var reg background.Task
 	defer reg.Stop()
