@@ -38,14 +38,8 @@ func TestMain(m *testing.M) {
 }
 
 func buildBinaries(dir string) error {
-	cmd := exec.Command("go", "build", "-o", dir+"/",
-		"github.com/tether-edge/tether/cloud/cmd/cloudcore",
-		"github.com/tether-edge/tether/edge/cmd/edgecore",
+	return testenv.BuildBinaries(dir, testenv.CloudcorePackage, testenv.EdgecorePackage,
 		"github.com/tether-edge/tether/tests/cmd/localup")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return nil
 }
 
 var binaries = []struct{ name, kind string }{

@@ -1,8 +1,6 @@
 package controllerbench
 
 import (
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -123,9 +121,8 @@ func measure(b *testing.B) measured {
 func buildCloudcore(b *testing.B) string {
 	b.Helper()
 	dir := b.TempDir()
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "cloudcore"), "github.com/tether-edge/tether/cloud/cmd/cloudcore")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build cloudcore: %v\n%s", err, out)
+	if err := testenv.BuildBinaries(dir, testenv.CloudcorePackage); err != nil {
+		b.Fatal(err)
 	}
 	return dir
 }

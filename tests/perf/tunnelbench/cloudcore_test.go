@@ -3,7 +3,6 @@ package tunnelbench
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -24,11 +23,10 @@ func (e *processEnv) cloudcoreBinary(b *testing.B) string {
 	if e.cloudcoreBin != "" {
 		return e.cloudcoreBin
 	}
-	bin := filepath.Join(e.dir, "cloudcore")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/tether-edge/tether/cloud/cmd/cloudcore")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build cloudcore: %v\n%s", err, out)
+	if err := testenv.BuildBinaries(e.dir, testenv.CloudcorePackage); err != nil {
+		b.Fatal(err)
 	}
+	bin := filepath.Join(e.dir, "cloudcore")
 	e.cloudcoreBin = bin
 	return bin
 }
