@@ -21,6 +21,7 @@ type EdgeCore struct {
 	EdgeHub     EdgeHub     `json:"edgeHub"`
 	MetaManager MetaManager `json:"metaManager"`
 	NodeStatus  NodeStatus  `json:"nodeStatus"`
+	Edged       Edged       `json:"edged"`
 }
 
 // DefaultEdgeCore returns edgecore's full default configuration.
@@ -35,6 +36,7 @@ func DefaultEdgeCore() *EdgeCore {
 		EdgeHub:     defaultEdgeHub(),
 		MetaManager: defaultMetaManager(),
 		NodeStatus:  defaultNodeStatus(),
+		Edged:       defaultEdged(),
 	}
 }
 
@@ -59,6 +61,7 @@ func (c *EdgeCore) Validate() error {
 	errs = append(errs, c.EdgeHub.validate(field.NewPath("edgeHub"))...)
 	errs = append(errs, c.MetaManager.validate(field.NewPath("metaManager"))...)
 	errs = append(errs, c.NodeStatus.validate(field.NewPath("nodeStatus"))...)
+	errs = append(errs, c.Edged.validate(field.NewPath("edged"))...)
 	return errs.ToAggregate()
 }
 
