@@ -139,3 +139,32 @@ func fromNanos(ns int64) time.Time {
 	}
 	return time.Unix(0, ns)
 }
+
+// Pod reads what the runtime holds for one pod (the sandboxes and
+// containers labelled with uid) and inspects it: every container's Detail
+// and the newest sandbox's IP. A pod the runtime holds nothing of is an
+// empty Pod, not an error. Pod workers call it at each sync, so that they
+// decide from the runtime's state now rather than the last relist.
+func (c *Client) Pod(ctx context.Context, uid types.UID) (*runstate.Pod, error) {
+	taken := c.opts.Now()
+	selector := map[string]string{runstate.LabelPodUID: string(uid)}
+	lctx, cancel := c.callCtx(ctx)
+	defer cancel()
+	sbs, err := c.runtime.ListPodSandbox(lctx, &runtimeapi.ListPodSandboxRequest{
+		Filter: &runtimeapi.PodSandboxFilter{LabelSelector: selector},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pod %s sandboxes: %w", uid, err)
+	}
+	ctrs, err := c.runtime.ListContainers(lctx, &runtimeapi.ListContainersRequest{
+		Filter: &runtimeapi.ContainerFilter{LabelSelector: selector},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pod %s containers: %w", uid, err)
+	}
+	p := Group(sbs.GetItems(), ctrs.GetContainers(), taken).Pods[uid]
+	if p == nil {
+		return &runstate.Pod{UID: uid}, nil
+	}
+	return p, c.Inspect(ctx, p)
+}
