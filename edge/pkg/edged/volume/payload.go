@@ -21,8 +21,8 @@ type Sources struct {
 	Objects  Objects
 	Downward containerspec.Downward
 	// Token returns a service-account token for a projected
-	// serviceAccountToken source; nil refuses such sources.
-	Token func(src *corev1.ServiceAccountTokenProjection) ([]byte, error)
+	// serviceAccountToken source of pod; nil refuses such sources.
+	Token func(pod *corev1.Pod, src *corev1.ServiceAccountTokenProjection) ([]byte, error)
 }
 
 // Payload returns the files of pod's volume v, for configMap, secret,
@@ -73,7 +73,7 @@ func addProjected(files map[string]File, pod *corev1.Pod, p *corev1.ProjectedVol
 				return fmt.Errorf("serviceAccountToken %s: no token source", src.ServiceAccountToken.Path)
 			}
 			var tok []byte
-			if tok, err = s.Token(src.ServiceAccountToken); err == nil {
+			if tok, err = s.Token(pod, src.ServiceAccountToken); err == nil {
 				files[src.ServiceAccountToken.Path] = File{Data: tok, Mode: def}
 			}
 		default:

@@ -35,8 +35,8 @@ func TestPayload(t *testing.T) {
 	src := Sources{
 		Objects:  store,
 		Downward: containerspec.Downward{NodeName: "edge-1"},
-		Token: func(p *corev1.ServiceAccountTokenProjection) ([]byte, error) {
-			return []byte("token-for-" + p.Audience), nil
+		Token: func(pd *corev1.Pod, p *corev1.ServiceAccountTokenProjection) ([]byte, error) {
+			return []byte("token-for-" + pd.Name + "-" + p.Audience), nil
 		},
 	}
 	cases := []struct {
@@ -70,7 +70,7 @@ func TestPayload(t *testing.T) {
 			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", Audience: "api"}},
 		}}}, map[string]File{
 			"mode": {[]byte("fast"), 0o444}, "password": {[]byte("s3cret"), 0o444},
-			"ns": {[]byte("shop"), 0o444}, "token": {[]byte("token-for-api"), 0o444},
+			"ns": {[]byte("shop"), 0o444}, "token": {[]byte("token-for-web-api"), 0o444},
 		}, ""},
 	}
 	for _, c := range cases {
@@ -106,7 +106,7 @@ func TestPayloadOtherVolumesAndTokenErrors(t *testing.T) {
 		t.Fatal("a token source without a Token func was accepted")
 	}
 	offline := errors.New("the cloud is not connected")
-	_, _, err := Payload(pod, tokenVol, Sources{Objects: store, Token: func(*corev1.ServiceAccountTokenProjection) ([]byte, error) { return nil, offline }})
+	_, _, err := Payload(pod, tokenVol, Sources{Objects: store, Token: func(*corev1.Pod, *corev1.ServiceAccountTokenProjection) ([]byte, error) { return nil, offline }})
 	if !errors.Is(err, offline) {
 		t.Fatalf("err %v; want the token error wrapped", err)
 	}
