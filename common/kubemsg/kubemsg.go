@@ -28,6 +28,17 @@
 //	get a configmap    query     <ns>/configmap/<name>         empty                request → corev1.ConfigMap
 //	get a secret       query     <ns>/secret/<name>            empty                request → corev1.Secret
 //	get a token        query     <ns>/serviceaccounttoken/<sa> TokenQuery           request → TokenAnswer
+//	create mirror pod  insert    <ns>/mirrorpod/<pod>          corev1.Pod           request → corev1.Pod
+//	delete mirror pod  delete    <ns>/mirrorpod/<pod>          MirrorPodDelete      request
+//
+// Mirror pods are how the API sees the node's static pods (pods from
+// manifest files on the node, which the API never scheduled). A mirror pod
+// carries the annotation MirrorPodAnnotation, is bound to the node and
+// owned by its Node, and references no secrets, configmaps, volume claims
+// or service accounts; any other pod is refused, as the NodeRestriction
+// admission plugin refuses it to a kubelet. A node may delete only a mirror
+// pod bound to it, and only the one with the UID it names. Created mirror
+// pods come back down like every pod bound to the node.
 //
 // EdgeController authorizes each by the node's certificate identity (the
 // node CloudHub names in the resource), never by the content.
@@ -55,7 +66,19 @@ const (
 	TypePodStatus  = "podstatus"
 	TypeEvent      = "event"
 	TypeToken      = "serviceaccounttoken"
+	TypeMirrorPod  = "mirrorpod"
 )
+
+// MirrorPodAnnotation marks a mirror pod; its value is the static pod's
+// kubernetes.io/config.hash, so a stale mirror pod can be told apart.
+const MirrorPodAnnotation = "kubernetes.io/config.mirror"
+
+// MirrorPodDelete asks the cloud to delete a mirror pod: only the one with
+// UID (a precondition of the delete), so a newer pod of the name is never
+// deleted.
+type MirrorPodDelete struct {
+	UID types.UID `json:"uid"`
+}
 
 // LeaseNamespace holds node Leases, as kubelets use it.
 const LeaseNamespace = "kube-node-lease"
