@@ -6,7 +6,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,4 +175,61 @@ func TestProcessDuplicateModule(t *testing.T) {
 	if err := testProcess(t, a1, a2).Run(context.Background()); err == nil || !strings.Contains(err.Error(), "register module a") {
 		t.Errorf("Run = %v, want a registration error naming the module", err)
 	}
+}
+
+func TestProcessHealthzRunsModuleChecks(t *testing.T) {
+	m := &waiter{name: "pods", started: make(chan struct{})}
+	p := testProcess(t, m)
+	addr := freeAddr(t)
+	p.Health.Address = addr
+	modules := p.Modules
+	var failing atomic.Bool
+	failing.Store(true)
+	p.Modules = func(b *beehive.Bus) ([]Entry, error) {
+		es, err := modules(b)
+		es[0].Healthz = func(context.Context) error {
+			if failing.Load() {
+				return errors.New("runtime is down")
+			}
+			return nil
+		}
+		return es, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	get := func() (int, string) {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	code, body := get()
+	for tick := time.NewTicker(20 * time.Millisecond); code == 0 && time.Now().Before(deadline); <-tick.C {
+		code, body = get()
+	}
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "pods: runtime is down") {
+		t.Errorf("/healthz with a failing check = %d %q, want 503 naming the module and its error", code, body)
+	}
+	failing.Store(false)
+	if code, body := get(); code != http.StatusOK {
+		t.Errorf("/healthz with a passing check = %d %q, want 200", code, body)
+	}
+	cancel()
+	<-done
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

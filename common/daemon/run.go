@@ -15,6 +15,9 @@ import (
 type Entry struct {
 	Module beehive.Module
 	Policy beehive.Policy
+	// Healthz, when set, is run on every /healthz request under the
+	// module's name: an error makes the process unhealthy.
+	Healthz func(ctx context.Context) error
 }
 
 // Process is one binary's set of modules and the settings around them.
@@ -50,7 +53,13 @@ func (p Process) Run(ctx context.Context) error {
 		return fmt.Errorf("build modules: %w", err)
 	}
 	if p.Health.Address != "" {
-		h, err := health.New(health.Options{Address: p.Health.Address, Source: bus, Logger: p.Logger})
+		var checks []health.Check
+		for _, e := range entries {
+			if e.Healthz != nil {
+				checks = append(checks, health.Check{Name: e.Module.Name(), Func: e.Healthz})
+			}
+		}
+		h, err := health.New(health.Options{Address: p.Health.Address, Source: bus, Logger: p.Logger, Checks: checks})
 		if err != nil {
 			return err
 		}
