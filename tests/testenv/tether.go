@@ -122,6 +122,13 @@ type EdgecoreOptions struct {
 	// DBPath is the local store's file; empty means a new temp folder's
 	// edgecore.db. Pass an earlier Edgecore's DBPath to restart it.
 	DBPath string
+	// Containerd, when set, runs pods: Edged is enabled against it, with
+	// its folders under EdgedDir. Nil disables Edged.
+	Containerd *Containerd
+	// EdgedDir holds Edged's root, pod logs and static pod folders; empty
+	// means a new temp folder. Pass an earlier Edgecore's EdgedDir to
+	// restart it.
+	EdgedDir string
 }
 
 // Edgecore is a running edgecore.
@@ -131,6 +138,37 @@ type Edgecore struct {
 	PKIDir     string
 	DBPath     string
 	ConfigPath string
+	// EdgedDir holds rootDir, podLogsDir ("logs") and staticPodPath
+	// ("manifests") when Edged runs; empty otherwise.
+	EdgedDir string
+}
+
+// PodLogsDir is where Edged keeps container logs.
+func (e *Edgecore) PodLogsDir() string { return filepath.Join(e.EdgedDir, "logs") }
+
+// StaticPodDir is Edged's static pod folder.
+func (e *Edgecore) StaticPodDir() string { return filepath.Join(e.EdgedDir, "manifests") }
+
+// edgedConfig is the edged section of a test edgecore's config.
+func edgedConfig(t T, o *EdgecoreOptions) string {
+	if o.Containerd == nil {
+		return "edged: {enable: false}\n"
+	}
+	if o.EdgedDir == "" {
+		o.EdgedDir = t.TempDir()
+	}
+	if err := os.MkdirAll(filepath.Join(o.EdgedDir, "manifests"), 0o755); err != nil {
+		t.Fatalf("static pod folder: %v", err)
+	}
+	return fmt.Sprintf(`edged:
+  enable: true
+  runtimeEndpoint: %q
+  rootDir: %q
+  podLogsDir: %q
+  staticPodPath: %q
+  staticPodScanPeriod: 1s
+  imageGC: {period: 1h}
+`, "unix://"+o.Containerd.Endpoint, filepath.Join(o.EdgedDir, "root"), filepath.Join(o.EdgedDir, "logs"), filepath.Join(o.EdgedDir, "manifests"))
 }
 
 // StartEdgecore runs edgecore against o.Cloud and waits until it is ready
@@ -164,9 +202,9 @@ edgeHub:
   reconnectMax: 2s
 metaManager: {dbPath: %q}
 nodeStatus: {updatePeriod: 1s, leaseDuration: 4s}
-`, o.NodeName, o.Health, o.Transport, o.Cloud.WebSocketPort, o.Cloud.QUICPort, o.Cloud.HTTPSPort, o.Token, o.PKIDir, o.DBPath))
+`, o.NodeName, o.Health, o.Transport, o.Cloud.WebSocketPort, o.Cloud.QUICPort, o.Cloud.HTTPSPort, o.Token, o.PKIDir, o.DBPath)+edgedConfig(t, &o))
 	p := StartProcess(t, Command{Name: "edgecore-" + o.NodeName, Path: filepath.Join(o.Bin, "edgecore"), Args: []string{"--config", cfg}})
-	e := &Edgecore{Process: p, Health: "http://" + o.Health, PKIDir: o.PKIDir, DBPath: o.DBPath, ConfigPath: cfg}
+	e := &Edgecore{Process: p, Health: "http://" + o.Health, PKIDir: o.PKIDir, DBPath: o.DBPath, ConfigPath: cfg, EdgedDir: o.EdgedDir}
 	WaitHTTPReady(t, p, e.Health+"/readyz")
 	return e
 }
