@@ -33,12 +33,27 @@
 // The status reports the host as Host reads it: its Machine (nodeInfo)
 // once, at Start, its Resources at each report. It has capacity
 // (cpu, memory, pods = Config.MaxPods, ephemeral-storage = the root
-// filesystem), allocatable (capacity less Config.Reserved, never negative),
-// addresses (InternalIP, then Hostname), nodeInfo (kubeletVersion is
-// edgecore's version; containerRuntimeVersion is left to Edged), the
-// kubelet endpoint port KubeletPort, and the conditions Ready=True and
-// Memory/Disk/PIDPressure=False with lastHeartbeatTime the report's time
-// and lastTransitionTime kept while a condition's status does not change.
+// filesystem), allocatable (capacity less Config.Reserved, never negative;
+// Allocatable computes it for Edged's admission), addresses (InternalIP,
+// then Hostname), nodeInfo (kubeletVersion is edgecore's version), the
+// kubelet endpoint port KubeletPort, and four conditions with
+// lastHeartbeatTime the report's time and lastTransitionTime kept while a
+// condition's status does not change:
+//
+//   - MemoryPressure, DiskPressure and PIDPressure, with the kubelet's
+//     reasons, from Host.Pressure read at each report against
+//     Options.Pressure: less memory available than memoryAvailable, less of
+//     "/" or Options.ImageFSPath available than diskAvailablePercent, fewer
+//     PIDs free than pidAvailablePercent of the maximum. A zero threshold
+//     never makes its condition True; with none set the host is not read
+//     for them. While the reading fails each keeps its last status.
+//   - Ready: False with reason KubeletNotReady and the error as message
+//     while Options.Runtime reports one (the runtime is unreachable, PLEG
+//     is unhealthy), else True.
+//
+// Options.Runtime, when set, also gives nodeInfo.containerRuntimeVersion
+// and the images: the 50 largest, largest first, at most 5 names each.
+//
 // InternalIP is Config.InternalIP or, if empty, the local address that
 // routes to CloudServer (found with a UDP "dial" that sends nothing; while
 // it cannot be found the last one found is kept).

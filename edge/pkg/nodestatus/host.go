@@ -17,6 +17,33 @@ type Host interface {
 	// and registration. An error means the essentials (CPU, memory, root
 	// filesystem) could not be read.
 	Resources() (Resources, error)
+	// Pressure reads what the pressure conditions are computed from, with
+	// the usage of filesystems (paths on them) in that order; the module
+	// calls it at every report when a threshold is set. An error means
+	// some reading failed.
+	Pressure(filesystems []string) (PressureReadings, error)
+}
+
+// PressureReadings are what the pressure conditions are computed from.
+type PressureReadings struct {
+	// MemAvailableBytes is /proc/meminfo's MemAvailable: the memory that
+	// can be had without swapping.
+	MemAvailableBytes int64
+	// FileSystems are the usage of the filesystems asked for.
+	FileSystems []FSUsage
+	// PIDs is the number of processes and threads now; PIDMax the most
+	// there may be (kernel.pid_max, or kernel.threads-max if lower).
+	PIDs   int64
+	PIDMax int64
+}
+
+// FSUsage is the usage of the filesystem a path is on.
+type FSUsage struct {
+	Path string
+	// AvailableBytes is what unprivileged users may still write;
+	// TotalBytes the filesystem's size.
+	AvailableBytes int64
+	TotalBytes     int64
 }
 
 // HostInfo is what the Node reports about the machine.
@@ -53,15 +80,19 @@ type Resources struct {
 }
 
 // parseMeminfo returns MemTotal from /proc/meminfo, in bytes.
-func parseMeminfo(text string) (int64, error) {
+func parseMeminfo(text string) (int64, error) { return meminfoField(text, "MemTotal") }
+
+// meminfoField returns the field key (MemTotal, MemAvailable) of
+// /proc/meminfo, in bytes.
+func meminfoField(text, key string) (int64, error) {
 	for line := range strings.Lines(text) {
-		rest, ok := strings.CutPrefix(line, "MemTotal:")
+		rest, ok := strings.CutPrefix(line, key+":")
 		if !ok {
 			continue
 		}
 		f := strings.Fields(rest)
 		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("meminfo: bad MemTotal line %q", strings.TrimSpace(line))
+			return 0, fmt.Errorf("meminfo: bad %s line %q", key, strings.TrimSpace(line))
 		}
 		kb, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
@@ -69,7 +100,22 @@ func parseMeminfo(text string) (int64, error) {
 		}
 		return kb * 1024, nil
 	}
-	return 0, fmt.Errorf("meminfo: no MemTotal")
+	return 0, fmt.Errorf("meminfo: no %s", key)
+}
+
+// parseLoadavgThreads returns the number of processes and threads from
+// /proc/loadavg ("0.20 0.18 0.12 1/80 11206": the 4th field's total).
+func parseLoadavgThreads(text string) (int64, error) {
+	f := strings.Fields(text)
+	if len(f) < 4 {
+		return 0, fmt.Errorf("loadavg %q: want 5 fields", strings.TrimSpace(text))
+	}
+	_, total, ok := strings.Cut(f[3], "/")
+	n, err := strconv.ParseInt(total, 10, 64)
+	if !ok || err != nil || n < 0 {
+		return 0, fmt.Errorf("loadavg %q: bad running/total field", strings.TrimSpace(text))
+	}
+	return n, nil
 }
 
 // parseCPUList counts the CPUs of a sysfs list such as "0-3,6,8-9".

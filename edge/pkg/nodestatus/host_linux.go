@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -46,6 +47,56 @@ func (SystemHost) Resources() (Resources, error) {
 		return Resources{}, fmt.Errorf("read host: %w", err)
 	}
 	return r, nil
+}
+
+// Pressure implements Host.
+func (SystemHost) Pressure(filesystems []string) (PressureReadings, error) {
+	var errs []error
+	var r PressureReadings
+	if meminfo, err := os.ReadFile("/proc/meminfo"); err != nil {
+		errs = append(errs, err)
+	} else if r.MemAvailableBytes, err = meminfoField(string(meminfo), "MemAvailable"); err != nil {
+		errs = append(errs, err)
+	}
+	for _, path := range filesystems {
+		var fs syscall.Statfs_t
+		if err := syscall.Statfs(path, &fs); err != nil {
+			errs = append(errs, fmt.Errorf("statfs %s: %w", path, err))
+			continue
+		}
+		r.FileSystems = append(r.FileSystems, FSUsage{
+			Path:           path,
+			AvailableBytes: int64(fs.Bavail) * int64(fs.Bsize),
+			TotalBytes:     int64(fs.Blocks) * int64(fs.Bsize),
+		})
+	}
+	if loadavg, err := os.ReadFile("/proc/loadavg"); err != nil {
+		errs = append(errs, err)
+	} else if r.PIDs, err = parseLoadavgThreads(string(loadavg)); err != nil {
+		errs = append(errs, err)
+	}
+	r.PIDMax = pidMax()
+	if r.PIDMax <= 0 {
+		errs = append(errs, errors.New("read kernel.pid_max: no value"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return PressureReadings{}, fmt.Errorf("read pressure: %w", err)
+	}
+	return r, nil
+}
+
+// pidMax is the most processes and threads there may be: kernel.pid_max,
+// or kernel.threads-max when lower (as the kubelet counts); 0 if neither
+// can be read.
+func pidMax() int64 {
+	var least int64
+	for _, p := range []string{"/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"} {
+		n, err := strconv.ParseInt(firstLine(p), 10, 64)
+		if err == nil && n > 0 && (least == 0 || n < least) {
+			least = n
+		}
+	}
+	return least
 }
 
 // onlineCPUs counts the online CPUs, which may be more than this process

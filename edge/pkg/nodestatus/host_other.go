@@ -17,3 +17,8 @@ func (SystemHost) Machine() Machine { return Machine{} }
 func (SystemHost) Resources() (Resources, error) {
 	return Resources{}, fmt.Errorf("read host: %w", errors.ErrUnsupported)
 }
+
+// Pressure implements Host: on this system it always fails.
+func (SystemHost) Pressure([]string) (PressureReadings, error) {
+	return PressureReadings{}, fmt.Errorf("read pressure: %w", errors.ErrUnsupported)
+}

@@ -2,6 +2,7 @@ package nodestatus
 
 import (
 	"net"
+	"path/filepath"
 	"runtime"
 	"testing"
 )
@@ -95,4 +96,71 @@ func TestRouteAddress(t *testing.T) {
 			t.Errorf("[::1]: %q, %v", got, err)
 		}
 	}
+}
+
+func TestMeminfoAvailable(t *testing.T) {
+	text := "MemTotal:        8048484 kB\nMemFree:          100 kB\nMemAvailable:    4000000 kB\n"
+	if got, err := meminfoField(text, "MemAvailable"); err != nil || got != 4000000*1024 {
+		t.Errorf("MemAvailable = %d, %v", got, err)
+	}
+	if _, err := meminfoField("MemTotal: 1 kB\n", "MemAvailable"); err == nil {
+		t.Error("no MemAvailable: no error")
+	}
+}
+
+func TestParseLoadavgThreads(t *testing.T) {
+	tests := []struct {
+		text string
+		want int64
+		ok   bool
+	}{
+		{"0.20 0.18 0.12 1/80 11206\n", 80, true},
+		{"1.00 2.00 3.00 12/34567 1", 34567, true},
+		{"0.20 0.18 0.12", 0, false},
+		{"0.20 0.18 0.12 80 11206", 0, false},
+		{"0.20 0.18 0.12 1/x 11206", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseLoadavgThreads(tt.text)
+		if got != tt.want || (err == nil) != tt.ok {
+			t.Errorf("parseLoadavgThreads(%q) = %d, %v; want %d, ok %v", tt.text, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestSystemHostPressure(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("SystemHost reads Linux only")
+	}
+	res, err := SystemHost{}.Resources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	r, err := SystemHost{}.Pressure([]string{"/", dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.MemAvailableBytes <= 0 || r.MemAvailableBytes > res.MemoryBytes {
+		t.Errorf("MemAvailable %d of %d", r.MemAvailableBytes, res.MemoryBytes)
+	}
+	if len(r.FileSystems) != 2 || r.FileSystems[0].Path != "/" || r.FileSystems[1].Path != dir {
+		t.Fatalf("filesystems %+v", r.FileSystems)
+	}
+	for _, fs := range r.FileSystems {
+		if fs.TotalBytes <= 0 || fs.AvailableBytes < 0 || fs.AvailableBytes > fs.TotalBytes {
+			t.Errorf("filesystem %+v", fs)
+		}
+	}
+	if r.FileSystems[0].TotalBytes != res.RootFSBytes {
+		t.Errorf("root fs %d bytes, Resources says %d", r.FileSystems[0].TotalBytes, res.RootFSBytes)
+	}
+	// This test's own threads are in use.
+	if r.PIDMax < 100 || r.PIDs < 2 || r.PIDs >= r.PIDMax {
+		t.Errorf("PIDs %d of %d", r.PIDs, r.PIDMax)
+	}
+	if _, err := (SystemHost{}).Pressure([]string{filepath.Join(dir, "missing")}); err == nil {
+		t.Error("a missing path: no error")
+	}
+	t.Logf("%+v", r)
 }

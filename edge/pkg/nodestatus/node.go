@@ -36,51 +36,79 @@ type identity struct {
 	kubeletVersion string
 }
 
+// observation is what one status reports, read at one time.
+type observation struct {
+	HostInfo
+	// runtime is the pod runtime's state; nil when there is no runtime.
+	runtime *RuntimeStatus
+	// pressure says which pressure conditions are True; nil when unknown
+	// (the host could not be read): each keeps its last status.
+	pressure map[corev1.NodeConditionType]bool
+}
+
 // node is the Node registered for this edge: the role and well-known
 // labels, cfg.Labels over them, and a status as of now.
-func node(info HostInfo, cfg config.NodeStatus, id identity, now time.Time) *corev1.Node {
+func node(obs observation, cfg config.NodeStatus, id identity, now time.Time) *corev1.Node {
 	labels := map[string]string{
 		LabelEdge:              "",
 		LabelAgent:             "",
 		corev1.LabelHostname:   id.name,
 		corev1.LabelOSStable:   operatingSystem,
-		corev1.LabelArchStable: info.Architecture,
+		corev1.LabelArchStable: obs.Architecture,
 	}
 	maps.Copy(labels, cfg.Labels)
 	return &corev1.Node{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Node"},
 		ObjectMeta: metav1.ObjectMeta{Name: id.name, Labels: labels},
-		Status:     status(info, cfg, id, nil, now),
+		Status:     status(obs, cfg, id, nil, now),
 	}
 }
 
 // status is the Node's status as of now. A condition's lastTransitionTime
 // is kept from prev (nil for none) when its status did not change.
-func status(info HostInfo, cfg config.NodeStatus, id identity, prev *corev1.NodeStatus, now time.Time) corev1.NodeStatus {
-	capacity := corev1.ResourceList{
-		corev1.ResourceCPU:              *resource.NewQuantity(int64(info.CPUs), resource.DecimalSI),
-		corev1.ResourceMemory:           *resource.NewQuantity(info.MemoryBytes, resource.BinarySI),
-		corev1.ResourcePods:             *resource.NewQuantity(int64(cfg.MaxPods), resource.DecimalSI),
-		corev1.ResourceEphemeralStorage: *resource.NewQuantity(info.RootFSBytes, resource.BinarySI),
-	}
-	return corev1.NodeStatus{
-		Capacity:    capacity,
-		Allocatable: allocatable(capacity, cfg.Reserved),
-		Conditions:  conditions(prev, now),
-		Addresses:   addresses(info, id),
+func status(obs observation, cfg config.NodeStatus, id identity, prev *corev1.NodeStatus, now time.Time) corev1.NodeStatus {
+	c := capacity(obs.Resources, cfg)
+	s := corev1.NodeStatus{
+		Capacity:    c,
+		Allocatable: allocatable(c, cfg.Reserved),
+		Conditions:  conditions(obs, prev, now),
+		Addresses:   addresses(obs.HostInfo, id),
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{
 			KubeletEndpoint: corev1.DaemonEndpoint{Port: KubeletPort},
 		},
 		NodeInfo: corev1.NodeSystemInfo{
-			MachineID:       info.MachineID,
-			BootID:          info.BootID,
-			KernelVersion:   info.KernelVersion,
-			OSImage:         info.OSImage,
+			MachineID:       obs.MachineID,
+			BootID:          obs.BootID,
+			KernelVersion:   obs.KernelVersion,
+			OSImage:         obs.OSImage,
 			OperatingSystem: operatingSystem,
-			Architecture:    info.Architecture,
+			Architecture:    obs.Architecture,
 			KubeletVersion:  id.kubeletVersion,
-			// ContainerRuntimeVersion is Edged's to fill in.
 		},
+	}
+	if obs.runtime != nil {
+		s.NodeInfo.ContainerRuntimeVersion = obs.runtime.Version
+		s.Images = nodeImages(obs.runtime.Images)
+	}
+	return s
+}
+
+// Allocatable is what the Node reports allocatable on a host with r and
+// edgecore's nodeStatus section cfg: the capacity (cpu, memory, pods =
+// cfg.MaxPods, ephemeral-storage = the root filesystem) less cfg.Reserved,
+// never below zero. Edged admits pods against it, so a pod is refused by
+// the numbers the scheduler sees.
+func Allocatable(r Resources, cfg config.NodeStatus) corev1.ResourceList {
+	return allocatable(capacity(r, cfg), cfg.Reserved)
+}
+
+// capacity is the host's resources and cfg.MaxPods as a Node reports them.
+func capacity(r Resources, cfg config.NodeStatus) corev1.ResourceList {
+	return corev1.ResourceList{
+		corev1.ResourceCPU:              *resource.NewQuantity(int64(r.CPUs), resource.DecimalSI),
+		corev1.ResourceMemory:           *resource.NewQuantity(r.MemoryBytes, resource.BinarySI),
+		corev1.ResourcePods:             *resource.NewQuantity(int64(cfg.MaxPods), resource.DecimalSI),
+		corev1.ResourceEphemeralStorage: *resource.NewQuantity(r.RootFSBytes, resource.BinarySI),
 	}
 }
 
@@ -102,14 +130,39 @@ func allocatable(capacity corev1.ResourceList, reserved map[string]string) corev
 	return out
 }
 
-// conditions are Ready and no pressure: edgecore reports only while it runs.
-func conditions(prev *corev1.NodeStatus, now time.Time) []corev1.NodeCondition {
-	return []corev1.NodeCondition{
-		condition(prev, now, corev1.NodeMemoryPressure, corev1.ConditionFalse, "EdgecoreHasSufficientMemory", "edgecore has sufficient memory available"),
-		condition(prev, now, corev1.NodeDiskPressure, corev1.ConditionFalse, "EdgecoreHasNoDiskPressure", "edgecore has no disk pressure"),
-		condition(prev, now, corev1.NodePIDPressure, corev1.ConditionFalse, "EdgecoreHasSufficientPID", "edgecore has sufficient PID available"),
-		condition(prev, now, corev1.NodeReady, corev1.ConditionTrue, "EdgecoreReady", "edgecore is running"),
+// conditions are the pressure conditions as obs.pressure says, and Ready:
+// False with the runtime's error while it has one, else True (edgecore
+// reports only while it runs).
+func conditions(obs observation, prev *corev1.NodeStatus, now time.Time) []corev1.NodeCondition {
+	var out []corev1.NodeCondition
+	for _, k := range pressureKinds {
+		under, known := obs.pressure[k.typ]
+		if !known {
+			under = lastStatus(prev, k.typ) == corev1.ConditionTrue
+		}
+		if under {
+			out = append(out, condition(prev, now, k.typ, corev1.ConditionTrue, k.reasonTrue, k.messageTrue))
+		} else {
+			out = append(out, condition(prev, now, k.typ, corev1.ConditionFalse, k.reasonFalse, k.messageFalse))
+		}
 	}
+	if obs.runtime != nil && obs.runtime.Err != nil {
+		return append(out, condition(prev, now, corev1.NodeReady, corev1.ConditionFalse, "KubeletNotReady", obs.runtime.Err.Error()))
+	}
+	return append(out, condition(prev, now, corev1.NodeReady, corev1.ConditionTrue, "EdgecoreReady", "edgecore is running"))
+}
+
+// lastStatus is the status of condition t in prev; "" if none.
+func lastStatus(prev *corev1.NodeStatus, t corev1.NodeConditionType) corev1.ConditionStatus {
+	if prev == nil {
+		return ""
+	}
+	for _, c := range prev.Conditions {
+		if c.Type == t {
+			return c.Status
+		}
+	}
+	return ""
 }
 
 func condition(prev *corev1.NodeStatus, now time.Time, t corev1.NodeConditionType, s corev1.ConditionStatus, reason, msg string) corev1.NodeCondition {

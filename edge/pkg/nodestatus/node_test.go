@@ -40,6 +40,11 @@ func testConfig() config.NodeStatus {
 	}
 }
 
+// obsOf is an observation of info with no runtime and no pressure.
+func obsOf(info HostInfo) observation {
+	return observation{HostInfo: info, pressure: underPressure(PressureReadings{}, thresholds{})}
+}
+
 var testID = identity{name: "edge-1", internalIP: "10.0.0.7", kubeletVersion: "v1.4.0"}
 
 func qty(s string) resource.Quantity { return resource.MustParse(s) }
@@ -58,7 +63,7 @@ func TestStatusResources(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig()
 			cfg.Reserved = tt.reserved
-			s := status(testHostInfo(), cfg, testID, nil, t0)
+			s := status(obsOf(testHostInfo()), cfg, testID, nil, t0)
 			for name, want := range map[corev1.ResourceName]string{"cpu": "4", "memory": "8Gi", "pods": "110", "ephemeral-storage": "64Gi"} {
 				if got := s.Capacity[name]; got.Cmp(qty(want)) != 0 {
 					t.Errorf("capacity %s = %s, want %s", name, got.String(), want)
@@ -71,6 +76,15 @@ func TestStatusResources(t *testing.T) {
 			}
 			if len(s.Capacity) != 4 || len(s.Allocatable) != 4 {
 				t.Errorf("capacity %v, allocatable %v: want 4 resources each", s.Capacity, s.Allocatable)
+			}
+			exported := Allocatable(testHostInfo().Resources, cfg)
+			if len(exported) != len(s.Allocatable) {
+				t.Errorf("Allocatable %v, status allocatable %v", exported, s.Allocatable)
+			}
+			for name, q := range s.Allocatable {
+				if got := exported[name]; got.Cmp(q) != 0 {
+					t.Errorf("Allocatable %s = %s, status says %s", name, got.String(), q.String())
+				}
 			}
 		})
 	}
@@ -93,7 +107,7 @@ func TestStatusAddressesAndInfo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := status(tt.info, testConfig(), tt.id, nil, t0)
+			s := status(obsOf(tt.info), testConfig(), tt.id, nil, t0)
 			if len(s.Addresses) != len(tt.want) {
 				t.Fatalf("addresses %v, want %v", s.Addresses, tt.want)
 			}
@@ -105,7 +119,7 @@ func TestStatusAddressesAndInfo(t *testing.T) {
 		})
 	}
 
-	s := status(testHostInfo(), testConfig(), testID, nil, t0)
+	s := status(obsOf(testHostInfo()), testConfig(), testID, nil, t0)
 	want := corev1.NodeSystemInfo{
 		MachineID: "0123456789abcdef0123456789abcdef", BootID: "6c0e3a58-6b0e-4d2c-9f3c-2b1f7e5f4a10",
 		KernelVersion: "6.8.0-45-generic", OSImage: "Debian GNU/Linux 13 (trixie)",
@@ -122,7 +136,7 @@ func TestStatusAddressesAndInfo(t *testing.T) {
 func TestConditionTransitions(t *testing.T) {
 	before := metav1.NewTime(t0.Add(-time.Hour))
 	now := t0
-	healthy := status(testHostInfo(), testConfig(), testID, nil, before.Time)
+	healthy := status(obsOf(testHostInfo()), testConfig(), testID, nil, before.Time)
 	notReady := healthy.DeepCopy()
 	for i := range notReady.Conditions {
 		if notReady.Conditions[i].Type == corev1.NodeReady {
@@ -141,7 +155,7 @@ func TestConditionTransitions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := status(testHostInfo(), testConfig(), testID, tt.prev, now)
+			s := status(obsOf(testHostInfo()), testConfig(), testID, tt.prev, now)
 			want := map[corev1.NodeConditionType]corev1.ConditionStatus{"Ready": "True", "MemoryPressure": "False", "DiskPressure": "False", "PIDPressure": "False"}
 			if len(s.Conditions) != len(want) {
 				t.Fatalf("conditions %v", s.Conditions)
@@ -172,7 +186,7 @@ func TestConditionTransitions(t *testing.T) {
 func TestNodeObject(t *testing.T) {
 	cfg := testConfig()
 	cfg.Labels = map[string]string{"site": "plant-3", "kubernetes.io/hostname": "override"}
-	n := node(testHostInfo(), cfg, testID, t0)
+	n := node(obsOf(testHostInfo()), cfg, testID, t0)
 	if n.APIVersion != "v1" || n.Kind != "Node" || n.Name != "edge-1" {
 		t.Fatalf("node %v %v %q", n.APIVersion, n.Kind, n.Name)
 	}

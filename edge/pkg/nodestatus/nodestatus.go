@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,19 @@ type Options struct {
 	Hub string
 	// Events is the events module's name; empty means no events.
 	Events string
+	// Runtime is the pod runtime (Edged), read at every report; nil means
+	// none: no runtime version, no images, and Ready True while edgecore
+	// runs.
+	Runtime Runtime
+	// Pressure holds the thresholds of MemoryPressure, DiskPressure and
+	// PIDPressure (edgecore's edged.pressure). A zero field computes no
+	// pressure of its kind, so the zero value reports all three False
+	// without reading the host for them.
+	Pressure config.Pressure
+	// ImageFSPath is a path on a filesystem watched for DiskPressure
+	// besides "/", such as the runtime's image store
+	// (/var/lib/containerd); empty means "/" only. Absolute when set.
+	ImageFSPath string
 	// Now is the clock for status timestamps; nil means time.Now.
 	Now func() time.Time
 	// Jitter returns a number in [0, 1) for the registration back-off; nil
@@ -94,6 +108,12 @@ func (o *Options) validate() error {
 			errs = append(errs, fmt.Errorf("Config.Reserved[%s] = %q: want a quantity of cpu or memory", k, v))
 		}
 	}
+	if _, err := newThresholds(o.Pressure); err != nil {
+		errs = append(errs, err)
+	}
+	if o.ImageFSPath != "" && !filepath.IsAbs(o.ImageFSPath) {
+		errs = append(errs, fmt.Errorf("ImageFSPath %q is not absolute", o.ImageFSPath))
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -115,6 +135,13 @@ type Module struct {
 	poke chan struct{}
 	// machine is the host's fixed facts, read at Start; read-only after.
 	machine Machine
+	// thresholds are Options.Pressure, parsed.
+	thresholds thresholds
+	// filesystems are the paths watched for DiskPressure.
+	filesystems []string
+	// pressureFailing says the last reading of the pressure failed (logged
+	// once per failing streak).
+	pressureFailing atomic.Bool
 	// registered is set by the first successful registration of the process.
 	registered atomic.Bool
 	// mu guards lastIP and ipFailing.
@@ -130,11 +157,18 @@ func New(o Options) (*Module, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	t, _ := newThresholds(o.Pressure) // validated
+	fss := []string{rootFS}
+	if o.ImageFSPath != "" && filepath.Clean(o.ImageFSPath) != rootFS {
+		fss = append(fss, filepath.Clean(o.ImageFSPath))
+	}
 	return &Module{
-		opts:    o,
-		log:     o.Logger.With("module", Name),
-		version: kubeletVersion(o.Version),
-		poke:    make(chan struct{}, 1),
+		opts:        o,
+		log:         o.Logger.With("module", Name),
+		version:     kubeletVersion(o.Version),
+		poke:        make(chan struct{}, 1),
+		thresholds:  t,
+		filesystems: fss,
 	}, nil
 }
 
@@ -185,10 +219,40 @@ func (m *Module) serve(ctx context.Context) error {
 	}
 }
 
-// hostInfo is the machine as read at Start, with its resources read now.
-func (m *Module) hostInfo() (HostInfo, error) {
+// observe reads what a status reports now: the machine as read at Start,
+// the host's resources, the pressure conditions and the runtime. It fails
+// only when the resources cannot be read; a failed pressure reading leaves
+// the pressure conditions unknown.
+func (m *Module) observe() (observation, error) {
 	r, err := m.opts.Host.Resources()
-	return HostInfo{Machine: m.machine, Resources: r}, err
+	if err != nil {
+		return observation{}, err
+	}
+	obs := observation{HostInfo: HostInfo{Machine: m.machine, Resources: r}, pressure: m.pressure()}
+	if m.opts.Runtime != nil {
+		rs := m.opts.Runtime.RuntimeStatus()
+		obs.runtime = &rs
+	}
+	return obs, nil
+}
+
+// pressure says which pressure conditions are True now; nil when the host
+// cannot be read.
+func (m *Module) pressure() map[corev1.NodeConditionType]bool {
+	if !m.thresholds.set() {
+		return underPressure(PressureReadings{}, thresholds{})
+	}
+	r, err := m.opts.Host.Pressure(m.filesystems)
+	if err != nil {
+		if !m.pressureFailing.Swap(true) {
+			m.log.Warn("cannot read the host's pressure; the pressure conditions keep their status", "err", err)
+		}
+		return nil
+	}
+	if m.pressureFailing.Swap(false) {
+		m.log.Info("the host's pressure is readable again")
+	}
+	return underPressure(r, m.thresholds)
 }
 
 // event tells the events module, if any, about the Node; it never waits.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -28,11 +30,37 @@ type fakeHost struct {
 	info     HostInfo
 	err      error
 	machines atomic.Int32
+	// mu guards the fields below it.
+	mu sync.Mutex
+	// pressure, or pressureErr, answer Pressure; asked are the filesystems
+	// of each call.
+	pressure    PressureReadings
+	pressureErr error
+	asked       [][]string
 }
 
 func (h *fakeHost) Machine() Machine { h.machines.Add(1); return h.info.Machine }
 
 func (h *fakeHost) Resources() (Resources, error) { return h.info.Resources, h.err }
+
+func (h *fakeHost) Pressure(filesystems []string) (PressureReadings, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.asked = append(h.asked, slices.Clone(filesystems))
+	return h.pressure, h.pressureErr
+}
+
+func (h *fakeHost) setPressure(r PressureReadings, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pressure, h.pressureErr = r, err
+}
+
+func (h *fakeHost) pressureCalls() [][]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.asked)
+}
 
 // fakeBus is the module's queue, the status sink (Send), the events module
 // (TrySend) and a cloud that answers registration requests (SendSync).
@@ -131,6 +159,11 @@ func TestNewValidates(t *testing.T) {
 		"no pods":                    func(o *Options) { o.Config.MaxPods = 0 },
 		"reserved bad quantity":      func(o *Options) { o.Config.Reserved = map[string]string{"cpu": "lots"} },
 		"reserved unknown resources": func(o *Options) { o.Config.Reserved = map[string]string{"gpu": "1"} },
+		"bad memory threshold":       func(o *Options) { o.Pressure.MemoryAvailable = "lots" },
+		"negative memory threshold":  func(o *Options) { o.Pressure.MemoryAvailable = "-1Mi" },
+		"disk percent over 100":      func(o *Options) { o.Pressure.DiskAvailablePercent = 101 },
+		"negative pid percent":       func(o *Options) { o.Pressure.PIDAvailablePercent = -1 },
+		"relative image fs":          func(o *Options) { o.ImageFSPath = "var/lib/containerd" },
 	}
 	for what, change := range bad {
 		o := good
@@ -143,6 +176,12 @@ func TestNewValidates(t *testing.T) {
 	o.Config.InternalIP, o.CloudServer = "10.0.0.7", ""
 	if _, err := New(o); err != nil {
 		t.Errorf("InternalIP without CloudServer: %v", err)
+	}
+	o = good
+	o.Pressure = config.Pressure{MemoryAvailable: "100Mi", DiskAvailablePercent: 100, PIDAvailablePercent: 5}
+	o.ImageFSPath = "/var/lib/containerd"
+	if _, err := New(o); err != nil {
+		t.Errorf("pressure thresholds and image fs: %v", err)
 	}
 }
 

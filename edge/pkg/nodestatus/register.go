@@ -56,11 +56,11 @@ func (m *Module) register(ctx context.Context) {
 
 // registerOnce asks the cloud to create (or take) the Node.
 func (m *Module) registerOnce(ctx context.Context) error {
-	info, err := m.hostInfo()
+	obs, err := m.observe()
 	if err != nil {
 		return err
 	}
-	n := node(info, m.opts.Config, m.identity(ctx), m.opts.Now())
+	n := node(obs, m.opts.Config, m.identity(ctx), m.opts.Now())
 	body, err := json.Marshal(n)
 	if err != nil {
 		return fmt.Errorf("encode node: %w", err)

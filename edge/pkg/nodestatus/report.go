@@ -43,13 +43,13 @@ func (m *Module) report(ctx context.Context) {
 
 // reportStatus sends the node status computed over prev, which it returns.
 func (m *Module) reportStatus(ctx context.Context, prev *corev1.NodeStatus) *corev1.NodeStatus {
-	info, err := m.hostInfo()
+	obs, err := m.observe()
 	if err != nil {
 		m.log.Warn("node status not reported", "err", err)
 		return prev
 	}
 	now := m.opts.Now()
-	s := status(info, m.opts.Config, m.identity(ctx), prev, now)
+	s := status(obs, m.opts.Config, m.identity(ctx), prev, now)
 	m.toSink(ctx, message.Resource{Type: kubemsg.TypeNodeStatus, Name: m.opts.NodeName}, s, now)
 	return &s
 }
