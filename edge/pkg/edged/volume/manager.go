@@ -97,6 +97,11 @@ func (m *Manager) SetUp(pod *corev1.Pod, d containerspec.Downward) (Volumes, err
 	if err := checkUID(pod.UID); err != nil {
 		return nil, err
 	}
+	// The pod's folder exists even without volumes in it, so Pods lists
+	// every pod set up here.
+	if err := os.MkdirAll(filepath.Join(m.podDir(pod.UID), "volumes"), 0o750); err != nil {
+		return nil, fmt.Errorf("set up pod %s: %w", pod.UID, err)
+	}
 	src := Sources{Objects: m.objects, Downward: d, Token: m.token}
 	vols := make(Volumes, len(pod.Spec.Volumes))
 	var errs []error
@@ -142,7 +147,7 @@ func (m *Manager) setUpVolume(pod *corev1.Pod, v *corev1.Volume, src Sources) (s
 		return "", fmt.Errorf("volume %s: %w", v.Name, err)
 	}
 	if changed {
-		m.log.Info("volume content written", "pod", klogRef(pod), "volume", v.Name, "files", len(files))
+		m.log.Info("volume content written", "pod", podRef(pod), "volume", v.Name, "files", len(files))
 	}
 	return dir, nil
 }
@@ -246,4 +251,4 @@ func ensureDir(dir string, mode fs.FileMode) error {
 	return nil
 }
 
-func klogRef(pod *corev1.Pod) string { return pod.Namespace + "/" + pod.Name }
+func podRef(pod *corev1.Pod) string { return pod.Namespace + "/" + pod.Name }

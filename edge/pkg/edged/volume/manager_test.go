@@ -318,8 +318,12 @@ func TestBadUIDs(t *testing.T) {
 
 func TestTearDownAndPods(t *testing.T) {
 	m := newTestManager(t, newLiveObjects())
-	for _, uid := range []string{"uid-b", "uid-a"} {
-		if _, err := m.SetUp(testPod(uid, cmVol("config", "app", nil)), containerspec.Downward{}); err != nil {
+	for _, uid := range []string{"uid-b", "uid-a"} { // uid-a has no volumes: its folder is still made
+		var vols []corev1.Volume
+		if uid == "uid-b" {
+			vols = append(vols, cmVol("config", "app", nil))
+		}
+		if _, err := m.SetUp(testPod(uid, vols...), containerspec.Downward{}); err != nil {
 			t.Fatal(err)
 		}
 	}
