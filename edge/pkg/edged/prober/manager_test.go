@@ -2,6 +2,7 @@ package prober
 
 import (
 	"errors"
+	"log/slog"
 	"maps"
 	"testing"
 	"testing/synctest"
@@ -22,7 +23,7 @@ func TestNewValidates(t *testing.T) {
 	if _, err := New(Options{Logger: nil, Exec: f.Exec}); err == nil {
 		t.Error("New without Logger: no error")
 	}
-	if _, err := New(Options{Logger: nil}); err == nil {
+	if _, err := New(Options{Logger: slog.New(slog.DiscardHandler)}); err == nil {
 		t.Error("New without Exec: no error")
 	}
 }
