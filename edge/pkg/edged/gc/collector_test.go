@@ -156,13 +156,14 @@ func TestCollectImages(t *testing.T) {
 			{Id: "sha256:b", RepoTags: []string{"repo/b:1"}, Size: 10},
 			{Id: "sha256:c", RepoDigests: []string{"repo/c@sha256:cc"}, Size: 10},
 			{Id: "sha256:pause", Size: 10, Pinned: true},
+			{Id: "sha256:sandbox", RepoTags: []string{"repo/pause:1"}, Size: 10}, // Options.PinnedImages
 			{Id: "sha256:old", Size: 10},
 			{Id: "sha256:stuck", Size: 10},
 		},
 		failRemove: map[string]bool{"sha256:stuck": true},
 	}
 	c := newTestCollector(t, Options{
-		Runtime: rt, Live: liveSet(),
+		Runtime: rt, Live: liveSet(), PinnedImages: []string{"repo/pause:1"},
 		Images: config.ImageGC{HighThresholdPercent: 80, LowThresholdPercent: 10, MinAge: config.Duration{Duration: time.Minute}},
 		FSUsage: func(path string) (uint64, uint64, error) {
 			usage.Lock()
@@ -198,7 +199,7 @@ func TestCollectImages(t *testing.T) {
 	}
 	removed, _, _ := rt.calls()
 	if want := []string{"image sha256:a", "image sha256:b", "image sha256:c", "image sha256:old"}; !slices.Equal(removed, want) {
-		t.Errorf("removed %v, want %v (never the pinned one)", removed, want)
+		t.Errorf("removed %v, want %v (never the pinned ones)", removed, want)
 	}
 }
 

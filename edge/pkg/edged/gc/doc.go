@@ -52,7 +52,9 @@
 // referenced it by ImageRef or Image (matched against the image's ID, tags
 // and digests). When the image file system (ImageFsInfo's first
 // mountpoint, measured with statfs) is at least HighThresholdPercent full,
-// ImagesToFree picks unused, unpinned images last used (or first seen)
+// ImagesToFree picks unused, unpinned images (pinned by the runtime or
+// named in Options.PinnedImages: the sandbox image, which containerd 1.6
+// does not pin and no container references) last used (or first seen)
 // MinAge ago or more, least recently used first, until usage would be at
 // most LowThresholdPercent. Each removal is logged at Info; failures are
 // returned, each naming its image. Sizes are the runtime's, so the

@@ -50,6 +50,11 @@ type Options struct {
 	// zero mean the defaults (85 and 80); otherwise High is 1 to 100 and
 	// Low 0 to High-1. MinAge must not be negative.
 	Images config.ImageGC
+	// PinnedImages are image references (tags, digests or IDs) never
+	// removed, besides those the runtime reports pinned: the sandbox
+	// (pause) image, which containerd 1.6 does not report pinned and no
+	// container references. Nil allowed.
+	PinnedImages []string
 	// PodLogsDir holds the pods' log folders; empty leaves logs alone.
 	PodLogsDir string
 	// Live reports whether Edged still has the pod (in its desired set):
@@ -109,6 +114,7 @@ type Collector struct {
 	ctrGC      config.ContainerGC
 	imgGC      config.ImageGC
 	podLogsDir string
+	pinned     map[string]bool
 	live       func(types.UID) bool
 	fsUsage    func(string) (uint64, uint64, error)
 	now        func() time.Time
@@ -127,6 +133,7 @@ func New(o Options) (*Collector, error) {
 	return &Collector{
 		rt: o.Runtime, log: o.Logger, ctrGC: o.Containers, imgGC: o.Images, podLogsDir: o.PodLogsDir,
 		live: o.Live, fsUsage: o.FSUsage, now: o.Now,
+		pinned:       setOf(o.PinnedImages),
 		imagesLocked: map[string]imageRecord{},
 	}, nil
 }
@@ -165,4 +172,12 @@ func (c *Collector) every(ctx context.Context, period time.Duration, pass func()
 			c.log.Warn("garbage collection failed", "err", err)
 		}
 	}
+}
+
+func setOf(refs []string) map[string]bool {
+	s := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		s[r] = true
+	}
+	return s
 }

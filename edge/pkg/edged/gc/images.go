@@ -90,9 +90,9 @@ func (c *Collector) CollectImages(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	ids := ImagesToFree(infos, used, total, c.imgGC.HighThresholdPercent, c.imgGC.LowThresholdPercent, c.imgGC.MinAge.Duration, c.now())
-	sizes := map[string]uint64{}
-	for _, i := range infos {
-		sizes[i.ID] = i.Size
+	sizes, tags := map[string]uint64{}, map[string][]string{}
+	for i, img := range images {
+		sizes[infos[i].ID], tags[infos[i].ID] = infos[i].Size, img.GetRepoTags()
 	}
 	var freed uint64
 	var errs []error
@@ -103,7 +103,7 @@ func (c *Collector) CollectImages(ctx context.Context) (uint64, error) {
 		}
 		delete(c.imagesLocked, id)
 		freed += sizes[id]
-		c.log.Info("image gc: removed image", "image", id, "size", sizes[id])
+		c.log.Info("image gc: removed image", "image", id, "tags", tags[id], "size", sizes[id])
 	}
 	if len(ids) > 0 {
 		c.log.Info("image gc", "usedBytes", used, "totalBytes", total, "freedBytes", freed,
@@ -142,14 +142,13 @@ func (c *Collector) trackImagesLocked(images []*runtimeapi.Image, refs map[strin
 		if !ok {
 			rec = imageRecord{firstSeen: now}
 		}
-		inUse := refs[id] || slices.ContainsFunc(img.GetRepoTags(), func(r string) bool { return refs[r] }) ||
-			slices.ContainsFunc(img.GetRepoDigests(), func(r string) bool { return refs[r] })
+		inUse := named(img, refs)
 		if inUse {
 			rec.lastUsed = now
 		}
 		c.imagesLocked[id] = rec
 		infos = append(infos, ImageInfo{
-			ID: id, Size: img.GetSize(), InUse: inUse, Pinned: img.GetPinned(),
+			ID: id, Size: img.GetSize(), InUse: inUse, Pinned: img.GetPinned() || named(img, c.pinned),
 			FirstSeen: rec.firstSeen, LastUsed: rec.lastUsed,
 		})
 	}
@@ -159,6 +158,12 @@ func (c *Collector) trackImagesLocked(images []*runtimeapi.Image, refs map[strin
 		}
 	}
 	return infos
+}
+
+// named reports whether refs holds img's ID, one of its tags or digests.
+func named(img *runtimeapi.Image, refs map[string]bool) bool {
+	in := func(r string) bool { return refs[r] }
+	return refs[img.GetId()] || slices.ContainsFunc(img.GetRepoTags(), in) || slices.ContainsFunc(img.GetRepoDigests(), in)
 }
 
 // imageFSUsage measures the file system ImageFsInfo reports images on.
