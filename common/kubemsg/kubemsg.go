@@ -30,6 +30,7 @@
 //	get a token        query     <ns>/serviceaccounttoken/<sa> TokenQuery           request → TokenAnswer
 //	create mirror pod  insert    <ns>/mirrorpod/<pod>          corev1.Pod           request → corev1.Pod
 //	delete mirror pod  delete    <ns>/mirrorpod/<pod>          MirrorPodDelete      request
+//	remove a pod       delete    <ns>/pod/<pod>                PodDelete            request
 //
 // Mirror pods are how the API sees the node's static pods (pods from
 // manifest files on the node, which the API never scheduled). A mirror pod
@@ -77,6 +78,14 @@ const MirrorPodAnnotation = "kubernetes.io/config.mirror"
 // UID (a precondition of the delete), so a newer pod of the name is never
 // deleted.
 type MirrorPodDelete struct {
+	UID types.UID `json:"uid"`
+}
+
+// PodDelete asks the cloud to remove a pod of the node that is being
+// deleted and has stopped: the final delete (grace period 0, with UID as a
+// precondition) that kubelets make, without which the pod stays
+// Terminating. The cloud refuses it for a pod not being deleted.
+type PodDelete struct {
 	UID types.UID `json:"uid"`
 }
 
