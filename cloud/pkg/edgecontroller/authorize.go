@@ -66,6 +66,14 @@ func authorize(idx index, u upMsg) (grant, error) {
 		return grant{}, nil
 	case upToken:
 		return authorizeToken(idx, n, res.Namespace, res.Name, u.token)
+	case upMirrorCreate:
+		return grant{}, authorizeMirrorCreate(idx, n, res.Namespace, res.Name, u.mirrorPod)
+	case upMirrorDelete:
+		// Which pod a delete hits is the apiserver's fact, not the
+		// index's (a mirror pod just created may not be in it yet):
+		// deleteMirrorPod reads the pod and allows only a mirror pod
+		// bound to n, as the NodeRestriction admission plugin does.
+		return grant{}, nil
 	}
 	return grant{}, deny("%s is not a node's to ask", u.kind)
 }

@@ -87,18 +87,23 @@
 // # Upstream
 //
 // What edge nodes send up is kubemsg's table: Node registration, node
-// status, lease renewals, pod status, events, and queries for a
-// configmap, a secret or a service-account token. CloudHub delivers it to
-// the group kubemsg.Group with the node's identity (from its
-// certificate) in Route.Resource.Node.
+// status, lease renewals, pod status, events, queries for a configmap, a
+// secret or a service-account token, and the creation and deletion of
+// mirror pods (the API's view of the node's static pods). CloudHub
+// delivers it to the group kubemsg.Group with the node's identity (from
+// its certificate) in Route.Resource.Node.
 //
 // Every message is authorized by that identity and the index, never by
 // its content: a node may register, patch and lease only itself, patch
 // the status only of the pods bound to it (with the uid it names),
-// create events only about itself or its pods, and read only the
-// configmaps, secrets and service-account tokens its pods use. A denial
-// is logged at Warn ("denied an upstream message"), counted (Denials),
-// answered "forbidden: <reason>" if it was a request, and changes nothing.
+// create events only about itself or its pods, read only the
+// configmaps, secrets and service-account tokens its pods use, create
+// only its own mirror pods (the NodeRestriction admission plugin's rules:
+// bound to it, owned by its Node, referencing no other API object) and
+// delete only mirror pods bound to it (as the apiserver holds them, read
+// when the delete is applied). A denial is logged at Warn ("denied an
+// upstream message"), counted (Denials), answered "forbidden: <reason>"
+// if it was a request, and changes nothing.
 //
 // Allowed messages are applied by Workers goroutines, one node's always on
 // the same one, so they apply in arrival order while nodes proceed in

@@ -195,6 +195,10 @@ func (u *upstream) apply(ctx context.Context, um upMsg, g grant) ([]byte, error)
 		return u.getObject(ctx, objectRef{Kind: um.res.Type, Namespace: um.res.Namespace, Name: um.res.Name})
 	case upToken:
 		return u.issueToken(ctx, g.pod, um.res.Name, *um.token)
+	case upMirrorCreate:
+		return u.createMirrorPod(ctx, um.node, um.mirrorPod)
+	case upMirrorDelete:
+		return u.deleteMirrorPod(ctx, um.node, um.res, um.mirrorDel.UID)
 	}
 	return nil, nil
 }

@@ -25,15 +25,17 @@ var (
 type upKind int
 
 const (
-	upUnsupported upKind = iota
-	upRegister           // insert null/node/<node>, request
-	upNodeStatus         // update null/nodestatus/<node>, status
-	upLease              // update kube-node-lease/lease/<node>, status
-	upPodStatus          // update <ns>/podstatus/<pod>, status
-	upEvent              // insert <ns>/event/<name>, request
-	upConfigMap          // query <ns>/configmap/<name>, request
-	upSecret             // query <ns>/secret/<name>, request
-	upToken              // query <ns>/serviceaccounttoken/<sa>, request
+	upUnsupported  upKind = iota
+	upRegister            // insert null/node/<node>, request
+	upNodeStatus          // update null/nodestatus/<node>, status
+	upLease               // update kube-node-lease/lease/<node>, status
+	upPodStatus           // update <ns>/podstatus/<pod>, status
+	upEvent               // insert <ns>/event/<name>, request
+	upConfigMap           // query <ns>/configmap/<name>, request
+	upSecret              // query <ns>/secret/<name>, request
+	upToken               // query <ns>/serviceaccounttoken/<sa>, request
+	upMirrorCreate        // insert <ns>/mirrorpod/<pod>, request
+	upMirrorDelete        // delete <ns>/mirrorpod/<pod>, request
 )
 
 // upKinds is kubemsg's upstream table, one row per kind: the operation
@@ -46,15 +48,17 @@ var upKinds = [...]struct {
 	name    string
 	request bool
 }{
-	upUnsupported: {name: "unsupported"},
-	upRegister:    {message.OpInsert, kubemsg.TypeNode, "register", true},
-	upNodeStatus:  {message.OpUpdate, kubemsg.TypeNodeStatus, "node status", false},
-	upLease:       {message.OpUpdate, kubemsg.TypeLease, "lease", false},
-	upPodStatus:   {message.OpUpdate, kubemsg.TypePodStatus, "pod status", false},
-	upEvent:       {message.OpInsert, kubemsg.TypeEvent, "event", true},
-	upConfigMap:   {message.OpQuery, kubemsg.TypeConfigMap, "configmap query", true},
-	upSecret:      {message.OpQuery, kubemsg.TypeSecret, "secret query", true},
-	upToken:       {message.OpQuery, kubemsg.TypeToken, "token query", true},
+	upUnsupported:  {name: "unsupported"},
+	upRegister:     {message.OpInsert, kubemsg.TypeNode, "register", true},
+	upNodeStatus:   {message.OpUpdate, kubemsg.TypeNodeStatus, "node status", false},
+	upLease:        {message.OpUpdate, kubemsg.TypeLease, "lease", false},
+	upPodStatus:    {message.OpUpdate, kubemsg.TypePodStatus, "pod status", false},
+	upEvent:        {message.OpInsert, kubemsg.TypeEvent, "event", true},
+	upConfigMap:    {message.OpQuery, kubemsg.TypeConfigMap, "configmap query", true},
+	upSecret:       {message.OpQuery, kubemsg.TypeSecret, "secret query", true},
+	upToken:        {message.OpQuery, kubemsg.TypeToken, "token query", true},
+	upMirrorCreate: {message.OpInsert, kubemsg.TypeMirrorPod, "mirror pod create", true},
+	upMirrorDelete: {message.OpDelete, kubemsg.TypeMirrorPod, "mirror pod delete", true},
 }
 
 func (k upKind) String() string {
@@ -94,6 +98,8 @@ type upMsg struct {
 	podStatus  *kubemsg.PodStatusReport // upPodStatus
 	event      *corev1.Event            // upEvent
 	token      *kubemsg.TokenQuery      // upToken
+	mirrorPod  *corev1.Pod              // upMirrorCreate
+	mirrorDel  *kubemsg.MirrorPodDelete // upMirrorDelete
 }
 
 // decode classifies m by kubemsg's table and decodes its content. Errors
@@ -159,6 +165,23 @@ func (u *upMsg) decodeContent(content []byte) error {
 	case upToken:
 		u.token = &kubemsg.TokenQuery{}
 		return json.Unmarshal(content, u.token)
+	case upMirrorCreate:
+		u.mirrorPod = &corev1.Pod{}
+		if err := json.Unmarshal(content, u.mirrorPod); err != nil {
+			return err
+		}
+		// A pod that leaves its namespace out is the resource's.
+		if u.mirrorPod.Namespace == "" {
+			u.mirrorPod.Namespace = u.res.Namespace
+		}
+	case upMirrorDelete:
+		u.mirrorDel = &kubemsg.MirrorPodDelete{}
+		if err := json.Unmarshal(content, u.mirrorDel); err != nil {
+			return err
+		}
+		if u.mirrorDel.UID == "" {
+			return errors.New("no uid: a mirror pod is deleted only by its uid")
+		}
 	}
 	return nil
 }

@@ -34,6 +34,11 @@ func TestDecode(t *testing.T) {
 		{"configmap", upMessage(message.OpQuery, onA("default", kubemsg.TypeConfigMap, "cfg"), true, ``), upConfigMap, nil, ""},
 		{"secret", upMessage(message.OpQuery, onA("default", kubemsg.TypeSecret, "creds"), true, ``), upSecret, nil, ""},
 		{"token", upMessage(message.OpQuery, onA("default", kubemsg.TypeToken, "default"), true, `{"pod":"web","podUID":"u"}`), upToken, nil, ""},
+		{"mirror pod create", upMessage(message.OpInsert, onA("default", kubemsg.TypeMirrorPod, "web-edge-a"), true, `{"metadata":{"name":"web-edge-a"}}`), upMirrorCreate, nil, ""},
+		{"mirror pod delete", upMessage(message.OpDelete, onA("default", kubemsg.TypeMirrorPod, "web-edge-a"), true, `{"uid":"u"}`), upMirrorDelete, nil, ""},
+		{"mirror pod sent one-way", upMessage(message.OpInsert, onA("default", kubemsg.TypeMirrorPod, "web-edge-a"), false, `{}`), upMirrorCreate, errUnsupported, "request (sync)"},
+		{"mirror pod update", upMessage(message.OpUpdate, onA("default", kubemsg.TypeMirrorPod, "web-edge-a"), true, `{}`), upUnsupported, errUnsupported, "unsupported: update default/mirrorpod/web-edge-a"},
+		{"mirror pod delete without uid", upMessage(message.OpDelete, onA("default", kubemsg.TypeMirrorPod, "web-edge-a"), true, `{}`), upMirrorDelete, errBadContent, "no uid"},
 
 		{"no node", upMessage(message.OpQuery, message.Resource{Namespace: "default", Type: kubemsg.TypeSecret, Name: "creds"}, true, ``), upSecret, errNoNode, "names no node"},
 		{"unknown type", upMessage(message.OpUpdate, onA("default", "pod", "web"), false, `{}`), upUnsupported, errUnsupported, "unsupported: update default/pod/web"},
@@ -68,7 +73,8 @@ func TestDecode(t *testing.T) {
 				t.Errorf("node %q resource %#v", u.node, u.res)
 			}
 			payloads := 0
-			for _, set := range []bool{u.nodeObj != nil, u.nodeStatus != nil, u.lease != nil, u.podStatus != nil, u.event != nil, u.token != nil} {
+			for _, set := range []bool{u.nodeObj != nil, u.nodeStatus != nil, u.lease != nil, u.podStatus != nil, u.event != nil, u.token != nil,
+				u.mirrorPod != nil, u.mirrorDel != nil} {
 				if set {
 					payloads++
 				}
@@ -95,5 +101,24 @@ func TestDecodeEventDefaults(t *testing.T) {
 	}
 	if u.event.Namespace != "other" || u.event.Name != "x" {
 		t.Errorf("event %s/%s: the sent names must be kept for authorize to check", u.event.Namespace, u.event.Name)
+	}
+}
+
+func TestDecodeMirrorPodNamespace(t *testing.T) {
+	m := upMessage(message.OpInsert, message.Resource{Node: "edge-a", Namespace: "kube-system", Type: kubemsg.TypeMirrorPod, Name: "web-edge-a"}, true,
+		`{"metadata":{"name":"web-edge-a"}}`)
+	u, err := decode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.mirrorPod.Namespace != "kube-system" {
+		t.Errorf("namespace %q, want the resource's", u.mirrorPod.Namespace)
+	}
+	m.Content = []byte(`{"metadata":{"name":"web-edge-a","namespace":"other"}}`)
+	if u, err = decode(m); err != nil {
+		t.Fatal(err)
+	}
+	if u.mirrorPod.Namespace != "other" {
+		t.Errorf("namespace %q: the sent one must be kept for authorize to check", u.mirrorPod.Namespace)
 	}
 }
