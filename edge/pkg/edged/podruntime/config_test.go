@@ -72,11 +72,11 @@ func TestSandboxConfig(t *testing.T) {
 		params func(*SandboxParams)
 		check  func(t *testing.T, c *runtimeapi.PodSandboxConfig)
 	}{
-		{name: "hostNetwork: host's hostname, node namespaces, host DNS", modify: func(p *corev1.Pod) {
+		{name: "hostNetwork: no hostname (the host's UTS namespace), node namespaces, host DNS", modify: func(p *corev1.Pod) {
 			p.Spec.HostNetwork, p.Spec.HostPID, p.Spec.HostIPC = true, true, true
 		}, check: func(t *testing.T, c *runtimeapi.PodSandboxConfig) {
 			ns := c.Linux.SecurityContext.NamespaceOptions
-			if c.Hostname != "host-1" || c.DnsConfig != nil || ns.Network != runtimeapi.NamespaceMode_NODE ||
+			if c.Hostname != "" || c.DnsConfig != nil || ns.Network != runtimeapi.NamespaceMode_NODE ||
 				ns.Pid != runtimeapi.NamespaceMode_NODE || ns.Ipc != runtimeapi.NamespaceMode_NODE {
 				t.Errorf("hostname %q dns %v namespaces %v", c.Hostname, c.DnsConfig, ns)
 			}

@@ -39,7 +39,8 @@
 // container annotations, log files at
 // <podLogsDir>/<namespace>_<name>_<uid>/<container>/<attempt>.log written
 // by the runtime in the CRI log format, namespaces from
-// hostNetwork/hostPID/hostIPC and shareProcessNamespace, the pod's DNS
+// hostNetwork/hostPID/hostIPC and shareProcessNamespace (a hostNetwork
+// pod gets no hostname of its own: it shares the host's), the pod's DNS
 // from its dnsPolicy and dnsConfig, host ports, sysctls, the user, groups
 // (fsGroup included), capabilities, privileged (which makes the sandbox
 // privileged too), read-only root and no-new-privileges, CPU and memory

@@ -175,7 +175,7 @@ func newTestManager(t *testing.T, f *fakeCRI, objs fakeObjects, clock *fakeClock
 	logs := t.TempDir()
 	o := Options{
 		CRI: f, Logger: quietLogger(), NodeName: "edge-1", PodLogsDir: logs, Objects: objs,
-		Hostname: "host-1", ResolvConf: "/nonexistent/resolv.conf",
+		ResolvConf: "/nonexistent/resolv.conf",
 	}
 	if clock != nil {
 		o.Now = clock.Now

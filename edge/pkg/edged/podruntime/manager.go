@@ -65,9 +65,6 @@ type Options struct {
 	// PullBackoffInitial is the delay after an image's first failed pull,
 	// doubling per failure up to PullBackoffMax; 0 means 10 s and 5 min.
 	PullBackoffInitial, PullBackoffMax time.Duration
-	// Hostname is the hostname of hostNetwork pods; empty means
-	// os.Hostname().
-	Hostname string
 	// ResolvConf is the host's resolver configuration, read once by New:
 	// the base a Default-policy pod's dnsConfig is merged into. Empty
 	// means /etc/resolv.conf; a missing file is an empty configuration.
@@ -123,18 +120,11 @@ type Manager struct {
 	pulls map[pullKey]pullBackoff
 }
 
-// New validates o and returns a Manager. It reads the host's hostname
-// (unless Options.Hostname is set) and resolv.conf.
+// New validates o and returns a Manager. It reads the host's
+// resolv.conf.
 func New(o Options) (*Manager, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
-	}
-	if o.Hostname == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return nil, fmt.Errorf("podruntime: hostname: %w", err)
-		}
-		o.Hostname = h
 	}
 	hostDNS, err := readResolvConf(o.ResolvConf)
 	if err != nil {
@@ -147,7 +137,7 @@ func New(o Options) (*Manager, error) {
 		nodeName: o.NodeName,
 		params: SandboxParams{
 			NodeName: o.NodeName, PodLogsDir: o.PodLogsDir, ClusterDNS: o.ClusterDNS,
-			ClusterDomain: o.ClusterDomain, HostHostname: o.Hostname, HostDNS: hostDNS,
+			ClusterDomain: o.ClusterDomain, HostDNS: hostDNS,
 		},
 		now:         o.Now,
 		pullInitial: o.PullBackoffInitial,

@@ -25,7 +25,11 @@ type SandboxParams struct {
 	// with no ClusterDNS they fall back to Default.
 	ClusterDNS    []string
 	ClusterDomain string
-	// HostHostname is the hostname of a hostNetwork pod.
+	// HostHostname is ignored: a hostNetwork pod shares the host's UTS
+	// namespace, so it has the host's hostname already, and runc refuses
+	// to set one there ("unable to set hostname without a private UTS
+	// namespace"); its sandbox config leaves Hostname empty, as the
+	// kubelet's does.
 	HostHostname string
 	// HostDNS is the host's resolv.conf, the base the pod's dnsConfig is
 	// merged into under the Default policy; nil is an empty one.
@@ -54,7 +58,7 @@ func SandboxConfig(pod *corev1.Pod, attempt uint32, p SandboxParams) (*runtimeap
 		Metadata: &runtimeapi.PodSandboxMetadata{
 			Name: pod.Name, Namespace: pod.Namespace, Uid: string(pod.UID), Attempt: attempt,
 		},
-		Hostname:     hostname(pod, p.HostHostname),
+		Hostname:     hostname(pod),
 		LogDirectory: LogDir(p.PodLogsDir, pod.Namespace, pod.Name, pod.UID),
 		DnsConfig:    dnsConfig(pod, p),
 		PortMappings: ports,
@@ -73,12 +77,12 @@ func podLabels(pod *corev1.Pod) map[string]string {
 	}
 }
 
-// hostname is the pod's hostname: the host's for hostNetwork, else
-// spec.hostname or the pod's name, cut to 63 characters without a
-// trailing '-' or '.'.
-func hostname(pod *corev1.Pod, host string) string {
+// hostname is the pod's hostname: spec.hostname or the pod's name, cut
+// to 63 characters without a trailing '-' or '.'; none for hostNetwork
+// (see SandboxParams.HostHostname).
+func hostname(pod *corev1.Pod) string {
 	if pod.Spec.HostNetwork {
-		return host
+		return ""
 	}
 	h := pod.Name
 	if pod.Spec.Hostname != "" {
