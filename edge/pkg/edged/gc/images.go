@@ -90,9 +90,9 @@ func (c *Collector) CollectImages(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	ids := ImagesToFree(infos, used, total, c.imgGC.HighThresholdPercent, c.imgGC.LowThresholdPercent, c.imgGC.MinAge.Duration, c.now())
-	sizes, tags := map[string]uint64{}, map[string][]string{}
-	for i, img := range images {
-		sizes[infos[i].ID], tags[infos[i].ID] = infos[i].Size, img.GetRepoTags()
+	byID := make(map[string]*runtimeapi.Image, len(images))
+	for _, img := range images {
+		byID[img.GetId()] = img
 	}
 	var freed uint64
 	var errs []error
@@ -102,8 +102,9 @@ func (c *Collector) CollectImages(ctx context.Context) (uint64, error) {
 			continue
 		}
 		delete(c.imagesLocked, id)
-		freed += sizes[id]
-		c.log.Info("image gc: removed image", "image", id, "tags", tags[id], "size", sizes[id])
+		img := byID[id]
+		freed += img.GetSize()
+		c.log.Info("image gc: removed image", "image", id, "tags", img.GetRepoTags(), "size", img.GetSize())
 	}
 	if len(ids) > 0 {
 		c.log.Info("image gc", "usedBytes", used, "totalBytes", total, "freedBytes", freed,
