@@ -283,3 +283,22 @@ func TestScanBadFileKeepsPrevious(t *testing.T) {
 		t.Errorf("after removal: pods %v errs %v", gone, errs)
 	}
 }
+
+// TestScanUnreadableFolder: a folder that cannot be read (here a file in
+// its place) keeps the last scan's pods, with an error.
+func TestScanUnreadableFolder(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"web.yaml": webYAML})
+	prev, errs := scan(dir, "edge-a", nil, time.Now())
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	notDir := filepath.Join(dir, "web.yaml")
+	kept, errs := scan(notDir, "edge-a", prev, time.Now())
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "keeping its pods") {
+		t.Errorf("errs %v", errs)
+	}
+	if len(kept) != 1 || kept["web.yaml"] != prev["web.yaml"] {
+		t.Errorf("kept %v, want the last scan's pods", kept)
+	}
+}
