@@ -74,6 +74,11 @@ func authorize(idx index, u upMsg) (grant, error) {
 		// deleteMirrorPod reads the pod and allows only a mirror pod
 		// bound to n, as the NodeRestriction admission plugin does.
 		return grant{}, nil
+	case upPodDelete:
+		// Likewise read when applied: deletePod allows it by
+		// authorizePodDelete against the apiserver's copy, which alone
+		// says whether the cluster is deleting the pod.
+		return grant{}, nil
 	}
 	return grant{}, deny("%s is not a node's to ask", u.kind)
 }

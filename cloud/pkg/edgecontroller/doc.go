@@ -88,8 +88,9 @@
 //
 // What edge nodes send up is kubemsg's table: Node registration, node
 // status, lease renewals, pod status, events, queries for a configmap, a
-// secret or a service-account token, and the creation and deletion of
-// mirror pods (the API's view of the node's static pods). CloudHub
+// secret or a service-account token, the creation and deletion of
+// mirror pods (the API's view of the node's static pods), and the final
+// delete of a pod that stopped. CloudHub
 // delivers it to the group kubemsg.Group with the node's identity (from
 // its certificate) in Route.Resource.Node.
 //
@@ -101,7 +102,14 @@
 // only its own mirror pods (the NodeRestriction admission plugin's rules:
 // bound to it, owned by its Node, referencing no other API object) and
 // delete only mirror pods bound to it (as the apiserver holds them, read
-// when the delete is applied). A denial is logged at Warn ("denied an
+// when the delete is applied), and remove only pods bound to it that the
+// cluster is deleting (deletionTimestamp set, as read when the delete is
+// applied; or its mirror pods): `kubectl delete pod` only marks a pod,
+// and the node finishes the deletion once its containers stopped, as a
+// kubelet does, so a node can never remove a running pod the cluster did
+// not ask to delete. Both deletes name the pod's uid: they are sent with
+// grace 0 and the uid as precondition, and a pod gone or replaced by
+// another uid is answered ok and left alone. A denial is logged at Warn ("denied an
 // upstream message"), counted (Denials), answered "forbidden: <reason>"
 // if it was a request, and changes nothing.
 //

@@ -199,6 +199,8 @@ func (u *upstream) apply(ctx context.Context, um upMsg, g grant) ([]byte, error)
 		return u.createMirrorPod(ctx, um.node, um.mirrorPod)
 	case upMirrorDelete:
 		return u.deleteMirrorPod(ctx, um.node, um.res, um.mirrorDel.UID)
+	case upPodDelete:
+		return u.deletePod(ctx, um.node, um.res, um.podDel.UID)
 	}
 	return nil, nil
 }

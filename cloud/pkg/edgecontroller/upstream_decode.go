@@ -36,6 +36,7 @@ const (
 	upToken               // query <ns>/serviceaccounttoken/<sa>, request
 	upMirrorCreate        // insert <ns>/mirrorpod/<pod>, request
 	upMirrorDelete        // delete <ns>/mirrorpod/<pod>, request
+	upPodDelete           // delete <ns>/pod/<pod>, request
 )
 
 // upKinds is kubemsg's upstream table, one row per kind: the operation
@@ -59,6 +60,7 @@ var upKinds = [...]struct {
 	upToken:        {message.OpQuery, kubemsg.TypeToken, "token query", true},
 	upMirrorCreate: {message.OpInsert, kubemsg.TypeMirrorPod, "mirror pod create", true},
 	upMirrorDelete: {message.OpDelete, kubemsg.TypeMirrorPod, "mirror pod delete", true},
+	upPodDelete:    {message.OpDelete, kubemsg.TypePod, "pod delete", true},
 }
 
 func (k upKind) String() string {
@@ -100,6 +102,7 @@ type upMsg struct {
 	token      *kubemsg.TokenQuery      // upToken
 	mirrorPod  *corev1.Pod              // upMirrorCreate
 	mirrorDel  *kubemsg.MirrorPodDelete // upMirrorDelete
+	podDel     *kubemsg.PodDelete       // upPodDelete
 }
 
 // decode classifies m by kubemsg's table and decodes its content. Errors
@@ -181,6 +184,14 @@ func (u *upMsg) decodeContent(content []byte) error {
 		}
 		if u.mirrorDel.UID == "" {
 			return errors.New("no uid: a mirror pod is deleted only by its uid")
+		}
+	case upPodDelete:
+		u.podDel = &kubemsg.PodDelete{}
+		if err := json.Unmarshal(content, u.podDel); err != nil {
+			return err
+		}
+		if u.podDel.UID == "" {
+			return errors.New("no uid: a pod is removed only by its uid")
 		}
 	}
 	return nil

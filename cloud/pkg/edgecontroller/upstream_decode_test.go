@@ -38,6 +38,10 @@ func TestDecode(t *testing.T) {
 		{"mirror pod delete", upMessage(message.OpDelete, onA("default", kubemsg.TypeMirrorPod, "web-edge-a"), true, `{"uid":"u"}`), upMirrorDelete, nil, ""},
 		{"mirror pod sent one-way", upMessage(message.OpInsert, onA("default", kubemsg.TypeMirrorPod, "web-edge-a"), false, `{}`), upMirrorCreate, errUnsupported, "request (sync)"},
 		{"mirror pod update", upMessage(message.OpUpdate, onA("default", kubemsg.TypeMirrorPod, "web-edge-a"), true, `{}`), upUnsupported, errUnsupported, "unsupported: update default/mirrorpod/web-edge-a"},
+		{"pod delete", upMessage(message.OpDelete, onA("default", kubemsg.TypePod, "web"), true, `{"uid":"u"}`), upPodDelete, nil, ""},
+		{"pod delete sent one-way", upMessage(message.OpDelete, onA("default", kubemsg.TypePod, "web"), false, `{"uid":"u"}`), upPodDelete, errUnsupported, "request (sync)"},
+		{"pod delete without uid", upMessage(message.OpDelete, onA("default", kubemsg.TypePod, "web"), true, `{"uid":""}`), upPodDelete, errBadContent, "no uid"},
+		{"pod delete of bad json", upMessage(message.OpDelete, onA("default", kubemsg.TypePod, "web"), true, ``), upPodDelete, errBadContent, "bad content for delete default/pod/web"},
 		{"mirror pod delete without uid", upMessage(message.OpDelete, onA("default", kubemsg.TypeMirrorPod, "web-edge-a"), true, `{}`), upMirrorDelete, errBadContent, "no uid"},
 
 		{"no node", upMessage(message.OpQuery, message.Resource{Namespace: "default", Type: kubemsg.TypeSecret, Name: "creds"}, true, ``), upSecret, errNoNode, "names no node"},
@@ -74,7 +78,7 @@ func TestDecode(t *testing.T) {
 			}
 			payloads := 0
 			for _, set := range []bool{u.nodeObj != nil, u.nodeStatus != nil, u.lease != nil, u.podStatus != nil, u.event != nil, u.token != nil,
-				u.mirrorPod != nil, u.mirrorDel != nil} {
+				u.mirrorPod != nil, u.mirrorDel != nil, u.podDel != nil} {
 				if set {
 					payloads++
 				}

@@ -111,7 +111,8 @@ func TestUpstreamRefusesAndDenies(t *testing.T) {
 		says string
 	}{
 		{upMessage(message.OpQuery, message.Resource{Namespace: "default", Type: kubemsg.TypeSecret, Name: "creds"}, true, ""), "names no node"},
-		{upMessage(message.OpDelete, onA("default", "pod", "web"), true, ""), "unsupported: delete default/pod/web"},
+		{upMessage(message.OpUpdate, onA("default", "pod", "web"), true, ""), "unsupported: update default/pod/web"},
+		{upMessage(message.OpDelete, onA("default", "pod", "web"), true, "{}"), "bad content for delete default/pod/web: no uid"},
 		{upMessage(message.OpQuery, onA("default", kubemsg.TypeToken, "default"), true, "{"), "bad content for query default/serviceaccounttoken/default"},
 		{upMessage(message.OpQuery, onA("default", kubemsg.TypeSecret, "db-creds"), true, ""), "forbidden: no pod of node edge-a uses secret default/db-creds"},
 		{upMessage(message.OpInsert, onA("", kubemsg.TypeNode, "edge-b"), true, "{}"), "forbidden: node edge-a may write only its own Node"},
