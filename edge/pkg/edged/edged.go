@@ -235,7 +235,15 @@ func (e *Edged) connect(ctx context.Context) {
 			e.log.Error("PLEG stopped", "err", err)
 		}
 	})
-	goRun(func() { parts.gc.Run(ctx) })
+	goRun(func() {
+		// The collector removes what no live pod holds: not before the
+		// stored pods are known.
+		select {
+		case <-ctx.Done():
+		case <-e.loaded:
+			parts.gc.Run(ctx)
+		}
+	})
 	goRun(func() { e.health.watch(ctx, client, parts.pleg) })
 	defer parts.probes.Stop()
 	e.rtMu.Lock()

@@ -16,9 +16,9 @@ import (
 	"github.com/tether-edge/tether/edge/pkg/nodestatus"
 )
 
-// healthPeriod is how often the runtime's health and image list are read
-// again for node status.
-const healthPeriod = 5 * time.Second
+// healthPeriod is how often the runtime's health is read again (PLEG's
+// last relist: a cheap read).
+const healthPeriod = time.Second
 
 // imagesPeriod is how often the image list is read again.
 const imagesPeriod = 30 * time.Second

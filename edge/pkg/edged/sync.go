@@ -271,7 +271,12 @@ func (w *podWorker) finish(ctx context.Context, rt *runtimeParts, rp *runstate.P
 	if len(rp.Containers) > 0 || len(rp.Sandboxes) > 0 {
 		if anyRunning(rp) || hasReadySandbox(rp) {
 			e.log.Info("stopping a pod that left the node", "uid", w.uid, "pod", rp.Namespace+"/"+rp.Name)
-			if err := rt.pods.KillPod(ctx, rp, podsync.GracePeriod(w.lastPod)); err != nil {
+			// An orphan's spec is unknown: stop it promptly, as kubelets do.
+			grace := podsync.MinGracePeriod
+			if w.lastPod != nil {
+				grace = podsync.GracePeriod(w.lastPod)
+			}
+			if err := rt.pods.KillPod(ctx, rp, grace); err != nil {
 				e.log.Warn("pod not stopped", "uid", w.uid, "err", err)
 				return e.opts.Now().Add(retryAfterError), false
 			}
