@@ -34,12 +34,16 @@ type Hub struct {
 	// Requests counts the requests answered, by kind ("pod delete",
 	// "mirror create", "mirror delete", "token").
 	requests map[string]int
+	// changed is closed, and replaced, whenever a status arrives: WaitFor
+	// waits on it.
+	changed chan struct{}
 }
 
 func newHub(bus *beehive.Bus, meta *metamanager.Manager) *Hub {
 	return &Hub{
 		bus: bus, meta: meta, statuses: map[string]corev1.PodStatus{}, uids: map[string]string{},
 		pods: map[string]*corev1.Pod{}, requests: map[string]int{}, gone: map[string]bool{},
+		changed: make(chan struct{}),
 	}
 }
 
@@ -69,6 +73,8 @@ func (h *Hub) handle(ctx context.Context, msg message.Message) {
 			h.mu.Lock()
 			h.statuses[res.Namespace+"/"+res.Name] = r.Status
 			h.uids[res.Namespace+"/"+res.Name] = string(r.UID)
+			close(h.changed)
+			h.changed = make(chan struct{})
 			h.mu.Unlock()
 		}
 	case !msg.Header.Sync:
@@ -178,6 +184,26 @@ func (h *Hub) status(namespace, name string) (corev1.PodStatus, bool) {
 	defer h.mu.Unlock()
 	st, ok := h.statuses[namespace+"/"+name]
 	return st, ok
+}
+
+// WaitFor waits until the pod's newest status satisfies ok and returns
+// that status. It wakes on every status the hub receives, so it returns
+// within microseconds of the status arriving: latency measurements use it.
+func (h *Hub) WaitFor(ctx context.Context, namespace, name string, ok func(corev1.PodStatus) bool) (corev1.PodStatus, error) {
+	for {
+		h.mu.Lock()
+		st, have := h.statuses[namespace+"/"+name]
+		changed := h.changed
+		h.mu.Unlock()
+		if have && ok(st) {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, fmt.Errorf("pod %s/%s: status %s: %w", namespace, name, Describe(st), ctx.Err())
+		case <-changed:
+		}
+	}
 }
 
 // PodGone reports whether Edged asked for pod's removal and the hub
