@@ -14,6 +14,8 @@ import (
 	"github.com/tether-edge/tether/common/config"
 	"github.com/tether-edge/tether/common/daemon"
 	"github.com/tether-edge/tether/edge/pkg/certmanager"
+	"github.com/tether-edge/tether/edge/pkg/edged"
+	"github.com/tether-edge/tether/edge/pkg/edged/admit"
 	"github.com/tether-edge/tether/edge/pkg/edgehub"
 	"github.com/tether-edge/tether/edge/pkg/events"
 	"github.com/tether-edge/tether/edge/pkg/metamanager"
@@ -51,12 +53,24 @@ func run(ctx context.Context, cfg *config.EdgeCore) error {
 
 // modules is edgecore's composition root.
 func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, log *slog.Logger) ([]daemon.Entry, error) {
+	var node *nodestatus.Module
+	var pods *edged.Edged
+	var subscribers []string
+	if cfg.Edged.Enable {
+		var err error
+		pods, err = edgedModule(cfg, bus, log, func() string { return node.InternalIP() })
+		if err != nil {
+			return nil, err
+		}
+		subscribers = append(subscribers, edged.Name)
+	}
 	meta, err := metamanager.New(metamanager.Options{
 		Bus:            bus,
 		Store:          store,
 		Logger:         log,
 		Hub:            edgehub.Name,
 		RequestTimeout: cfg.EdgeHub.RequestTimeout.Duration,
+		Subscribers:    subscribers,
 	})
 	if err != nil {
 		return nil, err
@@ -65,7 +79,7 @@ func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, l
 	if err != nil {
 		return nil, err
 	}
-	node, err := nodestatus.New(nodestatus.Options{
+	nodeOpts := nodestatus.Options{
 		Bus:         bus,
 		Logger:      log,
 		Host:        nodestatus.SystemHost{},
@@ -76,7 +90,12 @@ func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, l
 		StatusSink:  metamanager.Name,
 		Hub:         edgehub.Name,
 		Events:      events.Name,
-	})
+	}
+	if pods != nil {
+		nodeOpts.Runtime = pods
+		nodeOpts.Pressure = cfg.Edged.Pressure
+	}
+	node, err = nodestatus.New(nodeOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -93,12 +112,38 @@ func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, l
 		return nil, err
 	}
 	restart := beehive.Policy{OnError: beehive.Restart}
-	return []daemon.Entry{
+	entries := []daemon.Entry{
 		{Module: meta, Policy: restart},
 		{Module: hub, Policy: restart},
 		{Module: node, Policy: restart},
 		{Module: recorder, Policy: restart},
-	}, nil
+	}
+	if pods != nil {
+		entries = append(entries, daemon.Entry{Module: pods, Policy: restart, Healthz: pods.Healthz})
+	}
+	return entries, nil
+}
+
+// edgedModule builds Edged; hostIP is the node's InternalIP.
+func edgedModule(cfg *config.EdgeCore, bus *beehive.Bus, log *slog.Logger, hostIP func() string) (*edged.Edged, error) {
+	return edged.New(edged.Options{
+		Bus:            bus,
+		Logger:         log,
+		NodeName:       cfg.NodeName,
+		Config:         cfg.Edged,
+		Store:          metamanager.Name,
+		Hub:            edgehub.Name,
+		Events:         events.Name,
+		HostIP:         hostIP,
+		RequestTimeout: cfg.EdgeHub.RequestTimeout.Duration,
+		Allocatable: func() admit.Node {
+			n := admit.Node{Name: cfg.NodeName, Labels: cfg.NodeStatus.Labels}
+			if r, err := (nodestatus.SystemHost{}).Resources(); err == nil {
+				n.Allocatable = nodestatus.Allocatable(r, cfg.NodeStatus)
+			}
+			return n
+		},
+	})
 }
 
 // hubModule builds EdgeHub with the node's certificate manager; store is

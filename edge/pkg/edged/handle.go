@@ -148,7 +148,11 @@ func (e *Edged) admit(p *corev1.Pod) {
 			others = append(others, o)
 		}
 	}
-	r := admit.Admit(p, others, e.opts.Allocatable())
+	node := e.opts.Allocatable()
+	if obj := e.want.nodeObject(); obj != nil {
+		node.Labels = obj.Labels // the Node as the cluster has it
+	}
+	r := admit.Admit(p, others, node)
 	if r.OK {
 		a.admitted[p.UID] = true
 		return

@@ -125,3 +125,21 @@ func routeAddress(ctx context.Context, server string) (string, error) {
 	}
 	return addr.IP.String(), nil
 }
+
+// InternalIP is the address the Node reports as its InternalIP: the
+// configured one, else the last one found routing to the cloud (looked up
+// now if none was found yet). Edged reports it as its pods' hostIP.
+func (m *Module) InternalIP() string {
+	if ip := m.opts.Config.InternalIP; ip != "" {
+		return ip
+	}
+	m.mu.Lock()
+	ip := m.lastIP
+	m.mu.Unlock()
+	if ip != "" {
+		return ip
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return m.internalIP(ctx)
+}
