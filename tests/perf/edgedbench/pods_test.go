@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -34,17 +35,26 @@ type bench struct {
 	rt  runtimeapi.RuntimeServiceClient
 }
 
+// logDirEnv names a folder that keeps Edged's logs, at Debug level, for
+// profiling: which step a figure spends its time in.
+const logDirEnv = "EDGEDBENCH_LOG_DIR"
+
 // startBench starts containerd version and Edged on it, logging at Info
-// (as edgecore does by default) into the harness's folder.
+// (as edgecore does by default) into the harness's folder, or at Debug
+// into $EDGEDBENCH_LOG_DIR/edged-<version>.log when that is set.
 func startBench(b *testing.B, version string) *bench {
 	ctd := testenv.StartContainerd(b, testenv.ContainerdOptions{Version: version})
 	dir := b.TempDir()
-	f, err := os.Create(filepath.Join(dir, "edged.log"))
+	path, level := filepath.Join(dir, "edged.log"), slog.LevelInfo
+	if keep := os.Getenv(logDirEnv); keep != "" {
+		path, level = filepath.Join(keep, "edged-"+version+".log"), slog.LevelDebug
+	}
+	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { f.Close() })
-	log := slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: level}))
 	h := edgedtest.Start(b, edgedtest.Options{Containerd: ctd, Dir: dir, Logger: log})
 	h.Apply(b, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: edgedtest.NodeName, UID: "bench-node"}})
 	rt, _ := ctd.CRI(b)
@@ -55,6 +65,8 @@ func startBench(b *testing.B, version string) *bench {
 // status (runtime events) on one Edged over containerd 2.4.
 func measurePods(b *testing.B) podFigures {
 	e := startBench(b, testenv.Containerd24)
+	logLoad(b, "start")
+	defer logLoad(b, "end")
 	var m podFigures
 	warm := e.startOne("warmup")
 	b.Logf("warm-up pod: running after %v (not counted)", warm.Round(time.Millisecond))
@@ -87,6 +99,8 @@ func measurePods(b *testing.B) podFigures {
 // no CRI event stream, so PLEG relists every second.
 func measureExitRelist(b *testing.B) float64 {
 	e := startBench(b, testenv.Containerd16)
+	logLoad(b, "start")
+	defer logLoad(b, "end")
 	e.startOne("warmup")
 	return ms(percentile(e.exits("relist"), 50))
 }
@@ -128,6 +142,7 @@ func (e *bench) startAll(pods []*corev1.Pod) time.Duration {
 	for _, p := range pods {
 		e.h.Apply(e.b, p)
 	}
+	e.b.Logf("%d pods handed over in %v", len(pods), time.Since(t0).Round(time.Millisecond))
 	for _, p := range pods {
 		e.wait(p, running)
 	}
@@ -250,4 +265,17 @@ func rounded(ds []time.Duration) []time.Duration {
 		out[i] = d.Round(time.Millisecond)
 	}
 	return out
+}
+
+// logLoad logs the machine's load average: the figures are wall-clock
+// times, and other work on the machine stretches them.
+func logLoad(b *testing.B, when string) {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) >= 3 {
+		b.Logf("load average at the %s: %s %s %s (1, 5, 15 min; %d CPUs)", when, fields[0], fields[1], fields[2], runtime.NumCPU())
+	}
 }

@@ -21,6 +21,8 @@ import (
 // them: List, then Inspect of every pod. It returns the median in ms.
 func measureRelist(b *testing.B) float64 {
 	ctd := testenv.StartContainerd(b, testenv.ContainerdOptions{Version: testenv.Containerd16})
+	logLoad(b, "start")
+	defer logLoad(b, "end")
 	ctx := context.Background()
 	c, err := cri.Dial(ctx, cri.Options{RuntimeEndpoint: "unix://" + ctd.Endpoint, Timeout: waitTimeout, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

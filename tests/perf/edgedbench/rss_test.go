@@ -34,6 +34,8 @@ func measureRSS(b *testing.B) rssFigures {
 		b.Fatal(err)
 	}
 	ctd := testenv.StartContainerd(b, testenv.ContainerdOptions{Version: testenv.Containerd24})
+	logLoad(b, "start")
+	defer logLoad(b, "end")
 	ports := testenv.FreePorts(b, 3) // nothing listens: the cloud is away
 	tok, err := jointoken.Generate("sha256:" + strings.Repeat("0", 64))
 	if err != nil {
