@@ -99,7 +99,7 @@ func TestEdgePodsRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		opts.Token, opts.PKIDir, opts.DBPath, opts.EdgedDir = "", edge.PKIDir, edge.DBPath, edge.EdgedDir
-		restarted := metav1.Now()
+		restarted := metav1.NewTime(time.Now().Truncate(time.Second)) // API times have seconds
 		edge = testenv.StartEdgecore(parent, opts)
 		testenv.WaitLog(t, edge.Process, 30*time.Second, "container runtime reached")
 		waitNode(t, client, podsNode, 30*time.Second, func(n *corev1.Node) error {
