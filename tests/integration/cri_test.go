@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ func TestCRI(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			t.Parallel()
 			ctd := testenv.StartContainerd(t, testenv.ContainerdOptions{Version: version})
+			checkPauseImageProtected(t, dialCRI(t, ctd))
 			testCRIPod(t, ctd)
 		})
 	}
@@ -292,4 +294,27 @@ func removeCRIPod(t *testing.T, c *cri.Client, p criPod) {
 	if pod := snap.Pods[p.uid]; pod != nil {
 		t.Errorf("pod still listed after removal: %+v", pod)
 	}
+}
+
+// checkPauseImageProtected checks that image GC can tell the sandbox image:
+// the runtime names it (containerd 1.6) or marks it pinned (2.x).
+func checkPauseImageProtected(t *testing.T, c *cri.Client) {
+	t.Helper()
+	img, err := c.SandboxImage(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img == testenv.PauseImage {
+		return
+	}
+	images, err := c.ListImages(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range images {
+		if slices.Contains(i.GetRepoTags(), testenv.PauseImage) && i.GetPinned() {
+			return
+		}
+	}
+	t.Errorf("SandboxImage = %q and %s is not pinned: image GC could remove the sandbox image", img, testenv.PauseImage)
 }

@@ -215,7 +215,7 @@ func (e *Edged) connect(ctx context.Context) {
 		}
 	}
 	defer client.Close()
-	parts, err := e.build(client)
+	parts, err := e.build(ctx, client)
 	if err != nil {
 		e.health.set(err)
 		e.log.Error("edged cannot run pods", "err", err)
@@ -256,7 +256,7 @@ func (e *Edged) connect(ctx context.Context) {
 }
 
 // build makes the runtime-side parts on a connected client.
-func (e *Edged) build(client *cri.Client) (*runtimeParts, error) {
+func (e *Edged) build(ctx context.Context, client *cri.Client) (*runtimeParts, error) {
 	c := e.opts.Config
 	pods, err := podruntime.New(podruntime.Options{
 		CRI: client, Logger: e.log, NodeName: e.opts.NodeName, PodLogsDir: c.PodLogsDir,
@@ -288,9 +288,17 @@ func (e *Edged) build(client *cri.Client) (*runtimeParts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("edged: %w", err)
 	}
+	var pinned []string
+	// containerd 1.6 names its sandbox image but does not pin it; 2.x pins
+	// it without naming it.
+	if img, err := client.SandboxImage(ctx); err != nil {
+		e.log.Warn("the runtime's sandbox image is unknown", "err", err)
+	} else if img != "" {
+		pinned = []string{img}
+	}
 	collector, err := gc.New(gc.Options{
 		Runtime: client, Logger: e.log, Containers: c.ContainerGC, Images: c.ImageGC,
-		PodLogsDir: c.PodLogsDir, Live: e.workers.live, Now: e.opts.Now,
+		PodLogsDir: c.PodLogsDir, Live: e.workers.live, Now: e.opts.Now, PinnedImages: pinned,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("edged: %w", err)
