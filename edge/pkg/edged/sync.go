@@ -65,6 +65,12 @@ func (w *podWorker) sync(ctx context.Context) (next time.Time, finished bool) {
 	e.workers.backoffMu.Lock()
 	a := podsync.Compute(pod, rp, &e.workers.backoff, now)
 	e.workers.backoffMu.Unlock()
+	if a.KillPod || len(a.KillContainers) > 0 {
+		// Report what was seen (an exit, say) before the kills, which take
+		// the grace period: the kubelet reports first too.
+		w.report(rt, pod, rp, a)
+		pod = e.status.withLast(pod)
+	}
 	changed, failed := w.apply(ctx, rt, pod, rp, a)
 	if changed || killed {
 		if fresh, err := rt.cri.Pod(ctx, w.uid); err == nil {
