@@ -65,7 +65,7 @@ func Env(pod *corev1.Pod, c *corev1.Container, objs Objects, d Downward) ([]EnvV
 		}
 	}
 	for _, e := range c.Env {
-		value := expand(e.Value, b.lookup)
+		value := Expand(e.Value, b.lookup)
 		if e.ValueFrom != nil {
 			v, ok, err := valueFrom(pod, e.ValueFrom, objs, d)
 			if err != nil {
@@ -103,9 +103,10 @@ func (b *envBuilder) lookup(name string) (string, bool) {
 	return b.vars[i].Value, true
 }
 
-// expand replaces $(NAME) with NAME's value when lookup knows it, keeps
-// the reference as written when it does not, and turns $$ into $.
-func expand(s string, lookup func(string) (string, bool)) string {
+// Expand replaces $(NAME) with NAME's value when lookup knows it, keeps
+// the reference as written when it does not, and turns $$ into $: the
+// kubelet's rule for env values, command and args.
+func Expand(s string, lookup func(string) (string, bool)) string {
 	if !strings.Contains(s, "$") {
 		return s
 	}

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"path"
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -146,47 +145,9 @@ func expandAll(in []string, lookup func(string) (string, bool)) []string {
 	}
 	out := make([]string, len(in))
 	for i, s := range in {
-		out[i] = expand(s, lookup)
+		out[i] = containerspec.Expand(s, lookup)
 	}
 	return out
-}
-
-// expand replaces $(NAME) with NAME's value when lookup knows it, keeps
-// the reference as written when it does not, and turns $$ into $: the
-// rule containerspec applies to env values, which the kubelet applies to
-// command and args too.
-// TODO: use containerspec's once it is exported; this is a copy of it.
-func expand(s string, lookup func(string) (string, bool)) string {
-	if !strings.Contains(s, "$") {
-		return s
-	}
-	var out strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 >= len(s) {
-			out.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			out.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				out.WriteString(s[i:])
-				return out.String()
-			}
-			if v, ok := lookup(s[i+2 : i+2+end]); ok {
-				out.WriteString(v)
-			} else {
-				out.WriteString(s[i : i+3+end])
-			}
-			i += 2 + end
-		default:
-			out.WriteByte('$')
-		}
-	}
-	return out.String()
 }
 
 // findContainer returns the init or app container of pod named name.
