@@ -54,37 +54,20 @@ func mirrorToCreate(sent *corev1.Pod) *corev1.Pod {
 }
 
 // deleteMirrorPod deletes the mirror pod res with uid, if it is a mirror
-// pod bound to node (read from the apiserver: a denial otherwise), at
-// once (grace 0, as the kubelet: its containers are the static pod's and
-// keep running until the manifest goes). A pod already gone, or replaced
-// by one with another uid, is answered ok: the pod the edge meant is gone
-// and the other is never touched (the uid is the delete's precondition).
+// pod bound to node, at once (as the kubelet: its containers are the
+// static pod's and keep running until the manifest goes); see removePod.
 func (u *upstream) deleteMirrorPod(ctx context.Context, node string, res message.Resource, uid types.UID) ([]byte, error) {
-	pods := u.opts.Client.CoreV1().Pods(res.Namespace)
-	cur, err := pods.Get(ctx, res.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
+	return u.removePod(ctx, node, res, uid, authorizeMirrorDelete)
+}
+
+// authorizeMirrorDelete allows node to delete pod only if it is a mirror
+// pod bound to node.
+func authorizeMirrorDelete(node string, pod *corev1.Pod) error {
+	if _, ok := pod.Annotations[kubemsg.MirrorPodAnnotation]; !ok {
+		return deny("pod %s/%s is not a mirror pod: node %s may delete only its mirror pods", pod.Namespace, pod.Name, node)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("get mirror pod %s/%s: %w", res.Namespace, res.Name, err)
+	if pod.Spec.NodeName != node {
+		return deny("mirror pod %s/%s is bound to node %q, not %s", pod.Namespace, pod.Name, pod.Spec.NodeName, node)
 	}
-	if cur.UID != uid {
-		u.log.Debug("mirror pod to delete is gone: another pod has its name", "node", node,
-			"pod", res.Namespace+"/"+res.Name, "uid", uid, "current", cur.UID)
-		return nil, nil
-	}
-	if _, ok := cur.Annotations[kubemsg.MirrorPodAnnotation]; !ok {
-		return nil, deny("pod %s/%s is not a mirror pod: node %s may delete only its mirror pods", res.Namespace, res.Name, node)
-	}
-	if cur.Spec.NodeName != node {
-		return nil, deny("mirror pod %s/%s is bound to node %q, not %s", res.Namespace, res.Name, cur.Spec.NodeName, node)
-	}
-	err = pods.Delete(ctx, res.Name, metav1.DeleteOptions{
-		GracePeriodSeconds: new(int64(0)),
-		Preconditions:      &metav1.Preconditions{UID: &uid},
-	})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		return nil, fmt.Errorf("delete mirror pod %s/%s: %w", res.Namespace, res.Name, err)
-	}
-	return nil, nil
+	return nil
 }
