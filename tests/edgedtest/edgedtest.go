@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,7 +24,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/uuid"
 
 	"github.com/tether-edge/tether/beehive"
@@ -267,7 +267,7 @@ func Running(st corev1.PodStatus) error {
 func Describe(st corev1.PodStatus) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "phase=%s reason=%s", st.Phase, st.Reason)
-	for _, c := range slicesConcat(st.InitContainerStatuses, st.ContainerStatuses) {
+	for _, c := range slices.Concat(st.InitContainerStatuses, st.ContainerStatuses) {
 		fmt.Fprintf(&b, " [%s restarts=%d ready=%v", c.Name, c.RestartCount, c.Ready)
 		switch {
 		case c.State.Running != nil:
@@ -285,23 +285,19 @@ func Describe(st corev1.PodStatus) string {
 	return b.String()
 }
 
-func slicesConcat(a, b []corev1.ContainerStatus) []corev1.ContainerStatus {
-	return append(append([]corev1.ContainerStatus{}, a...), b...)
-}
-
 // resourceOf is the edge resource an object is synced under.
-func resourceOf(obj any) (message.Resource, types.UID, error) {
+func resourceOf(obj any) (message.Resource, error) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
-		return message.Resource{Namespace: o.Namespace, Type: kubemsg.TypePod, Name: o.Name}, o.UID, nil
+		return message.Resource{Namespace: o.Namespace, Type: kubemsg.TypePod, Name: o.Name}, nil
 	case *corev1.ConfigMap:
-		return message.Resource{Namespace: o.Namespace, Type: kubemsg.TypeConfigMap, Name: o.Name}, o.UID, nil
+		return message.Resource{Namespace: o.Namespace, Type: kubemsg.TypeConfigMap, Name: o.Name}, nil
 	case *corev1.Secret:
-		return message.Resource{Namespace: o.Namespace, Type: kubemsg.TypeSecret, Name: o.Name}, o.UID, nil
+		return message.Resource{Namespace: o.Namespace, Type: kubemsg.TypeSecret, Name: o.Name}, nil
 	case *corev1.Node:
-		return message.Resource{Type: kubemsg.TypeNode, Name: o.Name}, o.UID, nil
+		return message.Resource{Type: kubemsg.TypeNode, Name: o.Name}, nil
 	}
-	return message.Resource{}, "", fmt.Errorf("unsupported object %T", obj)
+	return message.Resource{}, fmt.Errorf("unsupported object %T", obj)
 }
 
 func encode(obj any) ([]byte, error) { return json.Marshal(obj) }

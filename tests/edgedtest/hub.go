@@ -141,7 +141,7 @@ func (h *Hub) apply(obj any) error {
 	if p, ok := obj.(*corev1.Pod); ok && p.UID == "" {
 		p.UID = uuid.NewUUID()
 	}
-	res, _, err := resourceOf(obj)
+	res, err := resourceOf(obj)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package edged
 
 import (
 	"slices"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -80,19 +81,9 @@ func (d *desired) all() []*corev1.Pod {
 		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
 			return c
 		}
-		return compareStrings(string(a.UID), string(b.UID))
+		return strings.Compare(string(a.UID), string(b.UID))
 	})
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // setPod records an API pod. A mirror pod is kept aside: it stands for a
@@ -154,7 +145,14 @@ func (d *desired) setStatic(pods []*corev1.Pod) []types.UID {
 	return changed
 }
 
-// staticPods returns the static pods and the mirror pods the cloud holds.
+// staticNamed returns the UID of the static pod named k, empty if none.
+func (d *desired) staticNamed(k nsName) types.UID {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.static[k]
+}
+
+// staticAndMirrors returns the static pods and the mirror pods the cloud holds.
 func (d *desired) staticAndMirrors() (static, mirrors []*corev1.Pod) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()

@@ -193,7 +193,7 @@ func (e *Edged) serve(ctx context.Context) error {
 func (e *Edged) connect(ctx context.Context) {
 	c := e.opts.Config
 	var client *cri.Client
-	for {
+	for loggedDown := false; ; {
 		var err error
 		client, err = cri.Dial(ctx, cri.Options{
 			RuntimeEndpoint: c.RuntimeEndpoint, ImageEndpoint: c.CRIImageEndpoint(),
@@ -204,9 +204,9 @@ func (e *Edged) connect(ctx context.Context) {
 			break
 		}
 		e.health.set(fmt.Errorf("container runtime is down: %w", err))
-		if !e.health.loggedDown {
+		if !loggedDown {
 			e.log.Error("container runtime not reached; pods wait for it", "endpoint", c.RuntimeEndpoint, "err", err)
-			e.health.loggedDown = true
+			loggedDown = true
 		}
 		select {
 		case <-ctx.Done():

@@ -43,9 +43,7 @@ func (e *Edged) handle(msg message.Message) {
 		uid, replaced := e.want.setPod(&p)
 		if uid == "" { // a mirror pod
 			e.mirror.kick()
-			for _, s := range e.staticNamed(k) {
-				kick = append(kick, s)
-			}
+			kick = append(kick, e.want.staticNamed(k))
 			break
 		}
 		e.admit(&p)
@@ -98,16 +96,6 @@ func (e *Edged) decode(msg message.Message, v any) bool {
 		return false
 	}
 	return true
-}
-
-// staticNamed returns the UID of the static pod named k, if any.
-func (e *Edged) staticNamed(k nsName) []types.UID {
-	e.want.mu.RLock()
-	defer e.want.mu.RUnlock()
-	if uid, ok := e.want.static[k]; ok {
-		return []types.UID{uid}
-	}
-	return nil
 }
 
 // staticChanged takes the static pod folder's current pods.

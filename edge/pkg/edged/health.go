@@ -1,7 +1,6 @@
 package edged
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -30,8 +29,6 @@ type runtimeHealth struct {
 	err     error
 	version string
 	images  []corev1.ContainerImage
-	// loggedDown is written only by connect, before the runtime answers.
-	loggedDown bool
 }
 
 func (h *runtimeHealth) set(err error) {
@@ -80,7 +77,9 @@ func (e *Edged) RuntimeStatus() nodestatus.RuntimeStatus {
 	h := &e.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return nodestatus.RuntimeStatus{Version: h.version, Images: slices.Clone(h.images), Err: h.err}
+	// images is replaced, never changed in place, and nodestatus picks and
+	// orders what the Node shows.
+	return nodestatus.RuntimeStatus{Version: h.version, Images: h.images, Err: h.err}
 }
 
 // Healthz is the /healthz check: an error while pods cannot run (the
@@ -89,7 +88,7 @@ func (e *Edged) Healthz(context.Context) error {
 	return e.RuntimeStatus().Err
 }
 
-// imagesOf turns the runtime's images into the Node's list, largest first.
+// imagesOf turns the runtime's images into the Node's.
 func imagesOf(imgs []*runtimeapi.Image) []corev1.ContainerImage {
 	out := make([]corev1.ContainerImage, 0, len(imgs))
 	for _, img := range imgs {
@@ -99,6 +98,5 @@ func imagesOf(imgs []*runtimeapi.Image) []corev1.ContainerImage {
 		}
 		out = append(out, corev1.ContainerImage{Names: names, SizeBytes: int64(img.GetSize())})
 	}
-	slices.SortFunc(out, func(a, b corev1.ContainerImage) int { return cmp.Compare(b.SizeBytes, a.SizeBytes) })
 	return out
 }

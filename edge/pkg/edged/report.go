@@ -23,14 +23,19 @@ import (
 type reporter struct {
 	e  *Edged
 	mu sync.Mutex
-	// last is the status last computed per pod; sent says whether it went
-	// out (a static pod's waits for its mirror pod).
+	// last is the status last computed per pod; sent the one last handed
+	// to the store, and the pod it was for (a static pod's mirror pod).
 	last map[types.UID]corev1.PodStatus
-	sent map[types.UID]bool
+	sent map[types.UID]sentStatus
+}
+
+type sentStatus struct {
+	to     types.UID
+	status corev1.PodStatus
 }
 
 func newReporter(e *Edged) *reporter {
-	return &reporter{e: e, last: map[types.UID]corev1.PodStatus{}, sent: map[types.UID]bool{}}
+	return &reporter{e: e, last: map[types.UID]corev1.PodStatus{}, sent: map[types.UID]sentStatus{}}
 }
 
 // withLast returns pod carrying the status last computed for it, which
@@ -58,32 +63,30 @@ func (r *reporter) phase(pod *corev1.Pod) corev1.PodPhase {
 	return pod.Status.Phase
 }
 
-// report records st for pod and sends it if it differs from what was
-// sent. A static pod's status goes to its mirror pod, once there is one.
+// report records st for pod and sends it unless the same status already
+// went to the same pod (the cloud's own copy counts as sent). A static
+// pod's status goes to its mirror pod, once there is one, and again to a
+// new mirror pod.
 func (r *reporter) report(pod *corev1.Pod, st corev1.PodStatus) {
-	r.mu.Lock()
-	prev, had := r.last[pod.UID]
-	same := had && equality.Semantic.DeepEqual(prev, st)
-	if !had && equality.Semantic.DeepEqual(pod.Status, st) {
-		same, r.sent[pod.UID] = true, true
-	}
-	r.last[pod.UID] = st
-	if same && r.sent[pod.UID] {
-		r.mu.Unlock()
-		return
-	}
-	r.sent[pod.UID] = false
-	r.mu.Unlock()
-
-	uid := pod.UID
+	to := pod.UID
 	if staticpod.IsStatic(pod) {
 		m := r.e.want.mirrorOf(pod)
-		if m == nil {
-			return // sent when the mirror pod arrives (it kicks this pod)
+		to = ""
+		if m != nil {
+			to = m.UID
 		}
-		uid = m.UID
 	}
-	body, err := json.Marshal(kubemsg.PodStatusReport{UID: uid, Status: st})
+	r.mu.Lock()
+	r.last[pod.UID] = st
+	sent, ok := r.sent[pod.UID]
+	if !ok {
+		sent = sentStatus{to: pod.UID, status: pod.Status}
+	}
+	r.mu.Unlock()
+	if to == "" || (sent.to == to && equality.Semantic.DeepEqual(sent.status, st)) {
+		return // a static pod's status waits for its mirror (whose arrival kicks the pod)
+	}
+	body, err := json.Marshal(kubemsg.PodStatusReport{UID: to, Status: st})
 	if err != nil {
 		r.e.log.Error("pod status not encoded", "pod", podName(pod), "err", err)
 		return
@@ -99,9 +102,7 @@ func (r *reporter) report(pod *corev1.Pod, st corev1.PodStatus) {
 		return
 	}
 	r.mu.Lock()
-	if equality.Semantic.DeepEqual(r.last[pod.UID], st) {
-		r.sent[pod.UID] = true
-	}
+	r.sent[pod.UID] = sentStatus{to: to, status: st}
 	r.mu.Unlock()
 }
 

@@ -123,10 +123,6 @@ func (w *podWorker) apply(ctx context.Context, rt *runtimeParts, pod *corev1.Pod
 	hostIP := e.opts.HostIP()
 	var sb runstate.Sandbox
 	if a.CreateSandbox {
-		if _, err := rt.volumes.SetUp(pod, w.downward(pod, "", hostIP)); err != nil {
-			w.mountFailed(pod, err)
-			return changed, true
-		}
 		id, ip, err := rt.pods.CreateSandbox(ctx, pod, a.Attempt)
 		if err != nil {
 			e.log.Warn("pod sandbox not created", "pod", podName(pod), "err", err)
@@ -146,7 +142,7 @@ func (w *podWorker) apply(ctx context.Context, rt *runtimeParts, pod *corev1.Pod
 	}
 	// Every sync refreshes the volumes: configmaps and secrets that changed
 	// reach the running containers' files here.
-	vols, err := rt.volumes.SetUp(pod, w.downward(pod, podIP, hostIP))
+	vols, err := rt.volumes.SetUp(pod, containerspec.Downward{NodeName: e.opts.NodeName, PodIP: podIP, HostIP: hostIP})
 	if err != nil {
 		w.mountFailed(pod, err)
 		return changed, true
@@ -330,11 +326,6 @@ func (w *podWorker) setWhy(name string, why podsync.Waiting) {
 		w.why = map[string]podsync.Waiting{}
 	}
 	w.why[name] = why
-}
-
-// downward is what the downward API gives pod's containers now.
-func (w *podWorker) downward(pod *corev1.Pod, podIP, hostIP string) containerspec.Downward {
-	return containerspec.Downward{NodeName: w.e.opts.NodeName, PodIP: podIP, HostIP: hostIP}
 }
 
 // containerSpec finds the init or app container called name.
