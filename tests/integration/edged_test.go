@@ -198,11 +198,14 @@ func TestEdged(t *testing.T) {
 
 	t.Run("deletion honours the grace period", func(t *testing.T) {
 		t.Parallel()
-		// One pod stops on SIGTERM by itself; the other ignores it and is
-		// killed when its grace period ends.
+		// One pod stops on SIGTERM by itself; the other two ignore it: one
+		// is killed when its grace period ends, the other, deleted with
+		// grace period 0, at once.
 		graceful := edgedtest.Pod("graceful", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done")
 		stubborn := edgedtest.Pod("stubborn", "sh", "-c", "trap '' TERM; while true; do sleep 0.1; done")
-		for _, p := range []*corev1.Pod{graceful, stubborn} {
+		forced := edgedtest.Pod("forced", "sh", "-c", "trap '' TERM; while true; do sleep 0.1; done")
+		pods := []*corev1.Pod{graceful, stubborn, forced}
+		for _, p := range pods {
 			h.Apply(t, p)
 			h.WaitStatus(t, p, edgedStart, "running", edgedtest.Running)
 		}
@@ -210,10 +213,18 @@ func TestEdged(t *testing.T) {
 		start := time.Now()
 		h.DeletePod(t, graceful, grace)
 		h.DeletePod(t, stubborn, grace)
+		h.DeletePod(t, forced, 0)
+		// FinishedAt has whole seconds, so took is up to 1 s short (even
+		// below 0).
 		for _, c := range []struct {
-			pod      *corev1.Pod
-			exitCode int32
-		}{{graceful, 0}, {stubborn, 137}} {
+			pod          *corev1.Pod
+			exitCode     int32
+			atLeast, max time.Duration
+		}{
+			{graceful, 0, -time.Second, edgedChange},
+			{stubborn, 137, (grace - 1) * time.Second, edgedChange},
+			{forced, 137, -time.Second, time.Second},
+		} {
 			st := h.WaitStatus(t, c.pod, edgedChange, "stopped", func(st corev1.PodStatus) error {
 				if term := st.ContainerStatuses[0].State.Terminated; term == nil {
 					return fmt.Errorf("still running")
@@ -226,11 +237,11 @@ func TestEdged(t *testing.T) {
 			if term.ExitCode != c.exitCode {
 				t.Errorf("%s exit code %d, want %d", c.pod.Name, term.ExitCode, c.exitCode)
 			}
-			if c.exitCode == 137 && took < (grace-1)*time.Second {
-				t.Errorf("%s killed %v after the delete, before its %d s grace period", c.pod.Name, took, grace)
+			if took < c.atLeast || took > c.max {
+				t.Errorf("%s killed %v after the delete, want between %v and %v", c.pod.Name, took, c.atLeast, c.max)
 			}
 		}
-		for _, p := range []*corev1.Pod{graceful, stubborn} {
+		for _, p := range pods {
 			testenv.WaitFor(t, edgedChange, p.Name+" removed from the cloud and the runtime", func() error {
 				if h.Hub.PodGone(p) {
 					if n := criObjectsOf(t, ctd, p); n > 0 {

@@ -274,7 +274,7 @@ func (w *podWorker) finish(ctx context.Context, rt *runtimeParts, rp *runstate.P
 		if anyRunning(rp) || hasReadySandbox(rp) {
 			e.log.Info("stopping a pod that left the node", "uid", w.uid, "pod", rp.Namespace+"/"+rp.Name)
 			// An orphan's spec is unknown: stop it promptly, as kubelets do.
-			grace := podsync.MinGracePeriod
+			grace := podsync.OrphanGracePeriod
 			if w.lastPod != nil {
 				grace = podsync.GracePeriod(w.lastPod)
 			}

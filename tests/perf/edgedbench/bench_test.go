@@ -38,6 +38,7 @@ func BenchmarkEdged(b *testing.B) {
 		relist scenario[float64]
 		exit16 scenario[float64]
 		rss    scenario[rssFigures]
+		floor  scenario[runtimeFigures]
 	)
 	b.Run("pod_start_p50_ms", func(b *testing.B) {
 		report(b, &pods, measurePods, func(m podFigures) (float64, string) { return ms(percentile(m.starts, 50)), "ms" })
@@ -59,6 +60,19 @@ func BenchmarkEdged(b *testing.B) {
 	})
 	b.Run("relist_100_ms", func(b *testing.B) {
 		report(b, &relist, measureRelist, func(v float64) (float64, string) { return v, "ms" })
+	})
+	// The runtime alone, with no Edged: the floor under the figures above.
+	b.Run("runtime_pod_start_p50_ms", func(b *testing.B) {
+		report(b, &floor, measureRuntime, func(m runtimeFigures) (float64, string) { return ms(percentile(m.starts, 50)), "ms" })
+	})
+	b.Run("runtime_batch30_s", func(b *testing.B) {
+		report(b, &floor, measureRuntime, func(m runtimeFigures) (float64, string) { return m.batch.Seconds(), "s" })
+	})
+	b.Run("runtime_delete30_s", func(b *testing.B) {
+		report(b, &floor, measureRuntime, func(m runtimeFigures) (float64, string) { return m.delete.Seconds(), "s" })
+	})
+	b.Run("runtime_exit_event_ms", func(b *testing.B) {
+		report(b, &floor, measureRuntime, func(m runtimeFigures) (float64, string) { return ms(percentile(m.exits, 50)), "ms" })
 	})
 	b.Run("rss_idle_mb", func(b *testing.B) {
 		report(b, &rss, measureRSS, func(m rssFigures) (float64, string) { return mb(m.idle), "MB" })

@@ -245,17 +245,26 @@ func (e *bench) finishedAt(containerID string) time.Time {
 	if !ok {
 		e.b.Fatalf("container ID %q: want runtime://id", containerID)
 	}
+	at, err := criFinishedAt(e.rt, id)
+	if err != nil {
+		e.b.Fatal(err)
+	}
+	return at
+}
+
+// criFinishedAt is when the runtime saw container id exit.
+func criFinishedAt(rt runtimeapi.RuntimeServiceClient, id string) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := e.rt.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: id})
+	resp, err := rt.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: id})
 	if err != nil {
-		e.b.Fatalf("container %s status: %v", id, err)
+		return time.Time{}, fmt.Errorf("container %s status: %w", id, err)
 	}
 	at := resp.GetStatus().GetFinishedAt()
 	if at == 0 {
-		e.b.Fatalf("container %s: no FinishedAt; state %v", id, resp.GetStatus().GetState())
+		return time.Time{}, fmt.Errorf("container %s: no FinishedAt; state %v", id, resp.GetStatus().GetState())
 	}
-	return time.Unix(0, at)
+	return time.Unix(0, at), nil
 }
 
 // rounded is ds to the millisecond, for the log.

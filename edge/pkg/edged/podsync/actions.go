@@ -20,10 +20,11 @@ const (
 )
 
 // DefaultGracePeriod is the grace period of a kill when the pod does not
-// give one; MinGracePeriod is the shortest one Edged uses, the kubelet's.
+// give one; OrphanGracePeriod stops a pod whose spec is unknown (left
+// behind by an earlier run), as promptly as kubelets stop such pods.
 const (
 	DefaultGracePeriod = 30 * time.Second
-	MinGracePeriod     = 2 * time.Second
+	OrphanGracePeriod  = 2 * time.Second
 )
 
 // Waiting is why a container is not running: a reason (CrashLoopBackOff,
@@ -113,7 +114,10 @@ func Compute(pod *corev1.Pod, rp *runstate.Pod, b *Backoff, now time.Time) Actio
 
 // GracePeriod is how long a kill of pod's containers may take: the
 // deletion's grace period if the pod is being deleted, else the spec's
-// terminationGracePeriodSeconds, else 30 s; never under 2 s.
+// terminationGracePeriodSeconds, else 30 s. Zero means what the API says
+// of terminationGracePeriodSeconds: stop at once with the kill signal.
+// (The kubelet raises it to 1 or 2 s; a user who asks for 0 on a small
+// edge host wants the CPU and memory back now.)
 func GracePeriod(pod *corev1.Pod) time.Duration {
 	d := DefaultGracePeriod
 	switch {
@@ -123,7 +127,7 @@ func GracePeriod(pod *corev1.Pod) time.Duration {
 	case pod.Spec.TerminationGracePeriodSeconds != nil:
 		d = time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
 	}
-	return max(d, MinGracePeriod)
+	return max(d, 0)
 }
 
 // readySandbox returns the sandbox to keep using: the newest one, if it is

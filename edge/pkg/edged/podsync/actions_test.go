@@ -186,8 +186,16 @@ func TestGracePeriod(t *testing.T) {
 	if got := GracePeriod(p); got != time.Minute {
 		t.Fatalf("spec %v", got)
 	}
+	p.DeletionGracePeriodSeconds = ptr[int64](5)
+	if got := GracePeriod(p); got != 5*time.Second {
+		t.Fatalf("deletion 5 %v", got)
+	}
 	p.DeletionGracePeriodSeconds = ptr[int64](0)
-	if got := GracePeriod(p); got != MinGracePeriod {
-		t.Fatalf("deletion 0 %v", got)
+	if got := GracePeriod(p); got != 0 {
+		t.Fatalf("deletion 0 %v, want 0 (kill at once)", got)
+	}
+	p.DeletionGracePeriodSeconds = ptr[int64](-1)
+	if got := GracePeriod(p); got != 0 {
+		t.Fatalf("deletion -1 %v, want 0", got)
 	}
 }
