@@ -31,8 +31,15 @@
 //     process's settled RSS (testenv.Process.SettledRSS), with Edged
 //     enabled on containerd 2.4 and no cloud (the hub keeps retrying its
 //     join): idle, then with 30 static pods running. Targets ≤ 30 and ≤ 50.
+//   - edged.runtime_pod_start_p50_ms, edged.runtime_batch30_s,
+//     edged.runtime_delete30_s, edged.runtime_exit_event_ms: the runtime
+//     alone, the floor under the figures above. The same host-network
+//     busybox pods on a containerd 2.4 of their own, driven straight
+//     through CRI with the fewest calls (RunPodSandbox, CreateContainer,
+//     StartContainer; StopPodSandbox, RemovePodSandbox), and the time from
+//     a container's exit to the runtime's CONTAINER_STOPPED event.
 //
-// Each group of figures (pods on 2.4, exit on 1.6, relist, RSS) is
+// Each group of figures (pods on 2.4, exit on 1.6, relist, runtime, RSS) is
 // measured once per process, by the first of its figures to run; later
 // calls, whatever b.N, report what was measured. A run takes a few
 // minutes on two cores. The figures need containerd 2.4, the test images
