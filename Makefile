@@ -12,7 +12,7 @@ UP_DIR     ?= _output/up
 # Packages with concurrency run under the race detector; that is all of them.
 UNIT_PKGS  := ./beehive/... ./common/... ./cloud/... ./edge/... ./tests/perf/...
 
-.PHONY: all build deps test test-unit test-fuzz test-integration test-e2e bench up down lint clean
+.PHONY: all build deps test test-unit test-fuzz test-integration test-e2e bench up down lint clean generate
 
 all: build
 
@@ -53,6 +53,11 @@ up: deps build
 
 down:
 	$(GO) run ./tests/cmd/localup -dir $(UP_DIR) down
+
+## generate: deep-copy functions of the API types (commit the result)
+generate:
+	$(GO) run k8s.io/code-generator/cmd/deepcopy-gen@v0.37.2 --go-header-file /dev/null \
+		--output-file zz_generated.deepcopy.go ./common/apis/devices/v1beta1
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
