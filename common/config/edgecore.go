@@ -22,6 +22,7 @@ type EdgeCore struct {
 	MetaManager MetaManager `json:"metaManager"`
 	NodeStatus  NodeStatus  `json:"nodeStatus"`
 	Edged       Edged       `json:"edged"`
+	EventBus    EventBus    `json:"eventBus"`
 }
 
 // DefaultEdgeCore returns edgecore's full default configuration.
@@ -37,6 +38,7 @@ func DefaultEdgeCore() *EdgeCore {
 		MetaManager: defaultMetaManager(),
 		NodeStatus:  defaultNodeStatus(),
 		Edged:       defaultEdged(),
+		EventBus:    defaultEventBus(strings.ToLower(host)),
 	}
 }
 
@@ -62,6 +64,7 @@ func (c *EdgeCore) Validate() error {
 	errs = append(errs, c.MetaManager.validate(field.NewPath("metaManager"))...)
 	errs = append(errs, c.NodeStatus.validate(field.NewPath("nodeStatus"))...)
 	errs = append(errs, c.Edged.validate(field.NewPath("edged"))...)
+	errs = append(errs, c.EventBus.validate(field.NewPath("eventBus"))...)
 	return errs.ToAggregate()
 }
 
