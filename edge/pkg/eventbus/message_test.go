@@ -78,13 +78,16 @@ func TestNewChecksOptions(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for name, change := range map[string]func(*Options){
-		"no bus":           func(o *Options) { o.Bus = nil },
-		"no log":           func(o *Options) { o.Log = nil },
-		"no deliver":       func(o *Options) { o.Deliver = "" },
-		"disabled":         func(o *Options) { o.Config.Enable = false },
-		"bad mode":         func(o *Options) { o.Config.Mode = "cloud" },
-		"no payload":       func(o *Options) { o.Config.MaxPayloadBytes = 0 },
-		"no password file": func(o *Options) { o.Config.Mode = config.EventBusExternal; o.Config.External.PasswordFile = filepath.Join(dir, "none") },
+		"no bus":     func(o *Options) { o.Bus = nil },
+		"no log":     func(o *Options) { o.Log = nil },
+		"no deliver": func(o *Options) { o.Deliver = "" },
+		"disabled":   func(o *Options) { o.Config.Enable = false },
+		"bad mode":   func(o *Options) { o.Config.Mode = "cloud" },
+		"no payload": func(o *Options) { o.Config.MaxPayloadBytes = 0 },
+		"no password file": func(o *Options) {
+			o.Config.Mode = config.EventBusExternal
+			o.Config.External.PasswordFile = filepath.Join(dir, "none")
+		},
 	} {
 		o := good
 		change(&o)
