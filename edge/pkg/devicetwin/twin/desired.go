@@ -21,16 +21,17 @@ type Desired struct {
 //
 //   - a property of the Device not in current is added (not optional, of
 //     the given type) with its desired value as expected, if any;
-//   - a desired value replaces the expected value only if generation is
-//     greater than the property's expected_version.cloud, which it then
-//     records, so a re-sent or older Device (the resync after a reconnect)
-//     never overwrites an expected value set at the edge since. A newer
-//     generation does override one, even if it changed another property;
+//   - a property's expected_version.cloud records the newest generation
+//     that declared it. A desired value replaces the expected value only
+//     if generation is greater than that, so a re-sent or older Device (the
+//     resync after a reconnect) never overwrites an expected value set at
+//     the edge since. A newer generation does override one, even if the
+//     Device changed only another property;
 //   - a property the Device declares takes the Device's type and stops
 //     being optional;
 //   - a non-optional property the Device no longer has is removed unless
-//     its expected_version.cloud is at least generation; optional ones
-//     (added at the edge) stay.
+//     a Device of generation or newer declared it (an older Device arriving
+//     late); optional ones (added at the edge) stay.
 //
 // The Outcome has no Result and no Reported; Document and Delta carry fresh
 // event ids.
@@ -64,16 +65,13 @@ func (c *change) desire(name string, d Desired, generation int64, now time.Time)
 	visible := old == nil || old.Optional || old.Metadata.Type != typ
 	next.Optional = false
 	next.Metadata.Type = typ
-	if d.Value != "" && generation > next.ExpectedVersion.Cloud {
-		if next.Expected == nil || next.Expected.Value != d.Value {
+	if generation > next.ExpectedVersion.Cloud {
+		if d.Value != "" && (next.Expected == nil || next.Expected.Value != d.Value) {
 			next.Expected = &TwinValue{Value: d.Value, Metadata: ValueMetadata{Timestamp: now.UnixMilli()}}
 			visible = true
 		}
 		next.ExpectedVersion.Cloud = generation
 		c.stored(name)
-	}
-	if old == nil {
-		next.ExpectedVersion.Cloud = max(next.ExpectedVersion.Cloud, generation)
 	}
 	if visible {
 		c.visible(name, old)

@@ -52,8 +52,9 @@ func val(v string, ts int64) *TwinValue {
 }
 
 // sample returns a twin like the REFERENCE.md thermostat's: heater has
-// expected "true" (generation 2) and actual "false", temperature an actual
-// value, and note is optional (added at the edge).
+// expected "true" and actual "false", temperature an actual value (both
+// declared by the Device at generation 2), and note is optional (added at
+// the edge).
 func sample() map[string]*Twin {
 	return map[string]*Twin{
 		"heater": {
@@ -62,9 +63,10 @@ func sample() map[string]*Twin {
 			ExpectedVersion: Version{Cloud: 2}, ActualVersion: Version{Edge: 3},
 		},
 		"temperature": {
-			Actual:        val("21.5", 1000),
-			Metadata:      TypeMetadata{Type: TypeFloat},
-			ActualVersion: Version{Edge: 7},
+			Actual:          val("21.5", 1000),
+			Metadata:        TypeMetadata{Type: TypeFloat},
+			ExpectedVersion: Version{Cloud: 2},
+			ActualVersion:   Version{Edge: 7},
 		},
 		"note": {
 			Actual:        val("hello", 1000),
