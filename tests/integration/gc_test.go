@@ -83,6 +83,19 @@ func testGC(t *testing.T, ctd *testenv.Containerd, pinned []string) {
 	if err := client.StopPodSandbox(t.Context(), p.sandboxID); err != nil {
 		t.Fatal(err)
 	}
+	// containerd 2.4 can answer StopPodSandbox before its list shows the
+	// sandbox not ready (it records that on the sandbox's exit event); a
+	// pass in between rightly keeps the sandbox for the next one.
+	testenv.WaitFor(t, criStepTimeout, "the runtime to list the sandbox not ready", func() error {
+		st, err := client.PodSandboxStatus(t.Context(), p.sandboxID)
+		if err != nil {
+			return err
+		}
+		if st.GetState() != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+			return fmt.Errorf("sandbox state %v", st.GetState())
+		}
+		return nil
+	})
 	r, err = c.CollectContainers(t.Context())
 	if err != nil || r != (gc.Removed{Containers: 2, Sandboxes: 1, LogDirs: 1}) {
 		t.Errorf("pass after the pod went: %+v, %v; want 2 containers, the sandbox and the log folder removed", r, err)
