@@ -3,7 +3,6 @@ package twin
 import (
 	"encoding/json"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 )
@@ -39,12 +38,46 @@ func assertJSON(t *testing.T, got []byte, want string) {
 	}
 }
 
-// assertNoVersions fails if a published payload carries version counters.
+// assertNoVersions fails if a published payload carries version counters:
+// an "expected_version" or "actual_version" holding numeric "cloud" and
+// "edge", anywhere. (Structural, so property names cannot fool it.)
 func assertNoVersions(t *testing.T, payload []byte) {
 	t.Helper()
-	if s := string(payload); strings.Contains(s, "_version") || strings.Contains(s, `"cloud"`) {
-		t.Errorf("versions leaked into published payload: %s", s)
+	if payload == nil {
+		return
 	}
+	var v any
+	if err := json.Unmarshal(payload, &v); err != nil {
+		t.Fatalf("payload is not JSON: %v\n%s", err, payload)
+	}
+	if hasVersion(v) {
+		t.Errorf("versions leaked into published payload: %s", payload)
+	}
+}
+
+func hasVersion(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if ver, ok := e.(map[string]any); ok && (k == "expected_version" || k == "actual_version") {
+				_, c := ver["cloud"].(float64)
+				_, e := ver["edge"].(float64)
+				if c && e {
+					return true
+				}
+			}
+			if hasVersion(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if hasVersion(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func val(v string, ts int64) *TwinValue {
