@@ -71,7 +71,8 @@
 //
 // main calls New, then the bus calls Start, which runs the broker (or the
 // client) and the publishing loop until ctx ends, then stops the broker and
-// joins its connections. Start fails only when the embedded broker cannot
+// joins its connections (external: paho's sleeping connect-retry goroutine,
+// if it was still trying, ends up to 2s later). Start fails only when the embedded broker cannot
 // listen; the bus may start it again. Connected is safe from any goroutine
 // (a /healthz check): true while the embedded broker serves, or while the
 // client is connected to the external broker.

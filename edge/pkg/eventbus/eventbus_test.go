@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -354,5 +355,38 @@ func TestExternalAwayStops(t *testing.T) {
 		}
 	case <-time.After(wait):
 		t.Fatal("Start did not return after cancel")
+	}
+}
+
+// TestStopLeavesNoGoroutines: after Start returns, the broker's listener,
+// connections and loops (embedded) or paho's workers (external) are gone.
+func TestStopLeavesNoGoroutines(t *testing.T) {
+	for _, mode := range []string{config.EventBusEmbedded, config.EventBusExternal} {
+		t.Run(mode, func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			c := embeddedConfig(t)
+			c.Mode = mode
+			c.External.Server = "tcp://" + freeAddr(t)
+			e, err := New(Options{Config: c, Bus: newFakeBus(), Deliver: "devicetwin", Log: testLog(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			stopped := make(chan error, 1)
+			go func() { stopped <- e.Start(ctx) }()
+			if mode == config.EventBusEmbedded {
+				waitFor(t, "embedded broker serving", e.Connected)
+				pub := client(t, c.Embedded.Listen, "device", nil)
+				if err := done(pub.Publish(twinUpdate, 1, false, "x")); err != nil {
+					t.Fatal(err)
+				}
+				pub.Disconnect(100)
+			}
+			cancel()
+			if err := <-stopped; err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			waitFor(t, "goroutines back to where they were", func() bool { return runtime.NumGoroutine() <= before })
+		})
 	}
 }
