@@ -32,6 +32,30 @@ var migrations = []string{
 		timestamp INTEGER NOT NULL,     -- Header.Timestamp, ms
 		message   BLOB NOT NULL         -- the whole message, common/wire frame
 	);`,
+	// 2: DeviceTwin's tables: each device's state, its attributes and its
+	// twin properties. Attributes and twins are kept as DeviceTwin's JSON
+	// (a twin with its version counters), which the store does not read.
+	`CREATE TABLE devices (
+		namespace   TEXT NOT NULL,
+		name        TEXT NOT NULL,
+		state       TEXT NOT NULL,
+		last_online TEXT NOT NULL,
+		UNIQUE (namespace, name)
+	);
+	CREATE TABLE device_attributes (
+		namespace TEXT NOT NULL,
+		name      TEXT NOT NULL,
+		attribute TEXT NOT NULL,
+		content   BLOB NOT NULL,
+		UNIQUE (namespace, name, attribute)
+	);
+	CREATE TABLE device_twins (
+		namespace TEXT NOT NULL,
+		name      TEXT NOT NULL,
+		property  TEXT NOT NULL,
+		content   BLOB NOT NULL,
+		UNIQUE (namespace, name, property)
+	);`,
 }
 
 // schemaVersion is the version this binary writes and reads.

@@ -22,6 +22,16 @@ const (
 	writeDeleteObject
 	writePutStatus
 	writeDeleteStatus
+	// A device's writes (store_devices.go): one op runs several of them.
+	writeEnsureDevice
+	writeSetDeviceState
+	writePutDeviceTwin
+	writeDeleteDeviceTwin
+	writePutDeviceAttribute
+	writeDeleteDeviceAttribute
+	writeDeleteDevice
+	writeDeleteDeviceTwins
+	writeDeleteDeviceAttributes
 )
 
 // writeOp is one validated write on its way to the writer, and its answer.
@@ -33,6 +43,8 @@ type writeOp struct {
 	// data is the object's content (writePutObject) or the status's frame
 	// (writePutStatus).
 	data []byte
+	// device is the change of a writeEnsureDevice or writeDeleteDevice op.
+	device *DeviceChange
 
 	// Set by the writer before it closes done.
 	kept bool

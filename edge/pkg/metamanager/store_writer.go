@@ -25,6 +25,16 @@ var writeSQL = [...]string{
 		ON CONFLICT (key) DO UPDATE SET timestamp = excluded.timestamp, message = excluded.message
 		WHERE excluded.timestamp >= statuses.timestamp`,
 	writeDeleteStatus: `DELETE FROM statuses WHERE key = ?`,
+
+	writeEnsureDevice:           `INSERT INTO devices (namespace, name, state, last_online) VALUES (?, ?, '', '') ON CONFLICT (namespace, name) DO NOTHING`,
+	writeSetDeviceState:         `UPDATE devices SET state = ?, last_online = ? WHERE namespace = ? AND name = ?`,
+	writePutDeviceTwin:          `INSERT INTO device_twins (namespace, name, property, content) VALUES (?, ?, ?, ?) ON CONFLICT (namespace, name, property) DO UPDATE SET content = excluded.content`,
+	writeDeleteDeviceTwin:       `DELETE FROM device_twins WHERE namespace = ? AND name = ? AND property = ?`,
+	writePutDeviceAttribute:     `INSERT INTO device_attributes (namespace, name, attribute, content) VALUES (?, ?, ?, ?) ON CONFLICT (namespace, name, attribute) DO UPDATE SET content = excluded.content`,
+	writeDeleteDeviceAttribute:  `DELETE FROM device_attributes WHERE namespace = ? AND name = ? AND attribute = ?`,
+	writeDeleteDevice:           `DELETE FROM devices WHERE namespace = ? AND name = ?`,
+	writeDeleteDeviceTwins:      `DELETE FROM device_twins WHERE namespace = ? AND name = ?`,
+	writeDeleteDeviceAttributes: `DELETE FROM device_attributes WHERE namespace = ? AND name = ?`,
 }
 
 // batchWriter is the one goroutine that writes to the file. It holds the
@@ -237,6 +247,10 @@ func (w *batchWriter) exec(ctx context.Context, op *writeOp) error {
 	case writeDeleteStatus:
 		_, err := w.execKind(ctx, op.kind, k.String())
 		return err
+	case writeEnsureDevice:
+		return w.execDeviceChange(ctx, op.device)
+	case writeDeleteDevice:
+		return w.execDeviceDelete(ctx, op.device)
 	}
 	return fmt.Errorf("unknown write kind %d", op.kind)
 }
