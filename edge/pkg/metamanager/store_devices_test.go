@@ -90,7 +90,7 @@ func TestDeleteDeviceRemovesItsTwinsAndAttributes(t *testing.T) {
 	defer db.Close()
 	for _, table := range []string{"device_twins", "device_attributes"} {
 		var n int
-		if err := db.QueryRow(`SELECT count(*) FROM `+table+` WHERE name = 'a'`).Scan(&n); err != nil || n != 0 {
+		if err := db.QueryRow(`SELECT count(*) FROM ` + table + ` WHERE name = 'a'`).Scan(&n); err != nil || n != 0 {
 			t.Errorf("%s rows of a: %d, %v", table, n, err)
 		}
 	}
