@@ -177,7 +177,8 @@ func (d *downstream) deviceInformer() cache.SharedIndexInformer {
 			return c.Devices("").Watch(ctx, o)
 		},
 	}
-	inf := cache.NewSharedIndexInformer(lw, &v1beta1.Device{}, 0, cache.Indexers{})
+	// The wrapper turns streaming lists off if c says it cannot serve them.
+	inf := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, c), &v1beta1.Device{}, 0, cache.Indexers{})
 	_ = inf.SetTransform(edgeForm(v1beta1.DeviceKind))
 	return inf
 }
@@ -192,7 +193,8 @@ func (d *downstream) modelInformer() cache.SharedIndexInformer {
 			return c.DeviceModels("").Watch(ctx, o)
 		},
 	}
-	inf := cache.NewSharedIndexInformer(lw, &v1beta1.DeviceModel{}, 0, cache.Indexers{})
+	// The wrapper turns streaming lists off if c says it cannot serve them.
+	inf := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, c), &v1beta1.DeviceModel{}, 0, cache.Indexers{})
 	_ = inf.SetTransform(edgeForm(v1beta1.DeviceModelKind))
 	return inf
 }

@@ -145,9 +145,10 @@ func TestMergeStatus(t *testing.T) {
 	}
 }
 
-// fakeBus records responses.
+// fakeBus records sends and responses.
 type fakeBus struct {
 	mu        sync.Mutex
+	sent      []message.Message
 	responses []message.Message
 }
 
@@ -155,7 +156,12 @@ func (b *fakeBus) Receive(ctx context.Context, _ string) (message.Message, error
 	<-ctx.Done()
 	return message.Message{}, ctx.Err()
 }
-func (b *fakeBus) Send(context.Context, message.Message) error { return nil }
+func (b *fakeBus) Send(_ context.Context, m message.Message) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sent = append(b.sent, m)
+	return nil
+}
 func (b *fakeBus) SendResponse(_ context.Context, m message.Message) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
