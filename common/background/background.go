@@ -1,6 +1,9 @@
-// Package background runs one goroutine that its owner can cancel and
-// join, for modules that start and stop a piece of work as the cloud
-// comes and goes (a registration loop, an event sender).
+// Package background runs goroutines that their owner cancels and joins:
+// a Task, for modules that start and stop a piece of work as the cloud
+// comes and goes (a registration loop, an event sender), and Sharded, a
+// pool of workers that keeps the order of each key's items (the
+// controllers' upstream halves, one node's or device's messages in
+// order).
 package background
 
 import "context"

@@ -1,23 +1,16 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/tether-edge/tether/beehive"
 	"github.com/tether-edge/tether/cloud/pkg/devicecontroller"
@@ -96,35 +89,26 @@ func (h *dcHub) wait(t *testing.T, n int, what string, want ...string) []message
 // dcApplyManifests creates every object of REFERENCE.md's sample.
 func dcApplyManifests(ctx context.Context, t *testing.T, c *client.Client) {
 	t.Helper()
-	data, err := os.ReadFile("../../common/apis/devices/v1beta1/testdata/reference-sample.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	for {
-		var m map[string]any
-		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
+	for _, doc := range readManifests(t, deviceManifests+"reference-sample.yaml") {
+		var tm metav1.TypeMeta
+		if err := json.Unmarshal(doc, &tm); err != nil {
 			t.Fatal(err)
 		}
-		switch m["kind"] {
+		var err error
+		switch tm.Kind {
 		case v1beta1.DeviceModelKind:
 			var dm v1beta1.DeviceModel
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, &dm); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.DeviceModels(dm.Namespace).Create(ctx, &dm, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			mustUnmarshalStrict(t, doc, &dm)
+			_, err = c.DeviceModels(dm.Namespace).Create(ctx, &dm, metav1.CreateOptions{})
 		case v1beta1.DeviceKind:
 			var d v1beta1.Device
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, &d); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.Devices(d.Namespace).Create(ctx, &d, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			mustUnmarshalStrict(t, doc, &d)
+			_, err = c.Devices(d.Namespace).Create(ctx, &d, metav1.CreateOptions{})
+		default:
+			t.Fatalf("sample: unexpected kind %q", tm.Kind)
+		}
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 }
@@ -135,20 +119,9 @@ func dcApplyManifests(ctx context.Context, t *testing.T, c *client.Client) {
 // and leaves on delete.
 func TestDeviceController(t *testing.T) {
 	t.Parallel()
-	kube := testenv.StartKube(t, testenv.KubeOptions{})
-	kube.InstallCRDs(t, testenv.DeviceCRDs()...)
-	dyn, err := dynamic.NewForConfig(kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := client.New(dyn)
+	c, _ := startDevicesAPI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cs := kube.Clientset(t)
-	testenv.WaitFor(t, dcWait, "namespace default", func() error {
-		_, err := cs.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
-		return err
-	})
 	// Applied before the controller starts: its first lists must send the
 	// model before the device.
 	dcApplyManifests(ctx, t, c)

@@ -35,21 +35,9 @@ const deviceManifests = "../../common/apis/devices/v1beta1/testdata/"
 // and schema validation.
 func TestDevicesAPI(t *testing.T) {
 	t.Parallel()
-	kube := testenv.StartKube(t, testenv.KubeOptions{})
-	kube.InstallCRDs(t, testenv.DeviceCRDs()...)
-	dyn, err := dynamic.NewForConfig(kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := client.New(dyn)
+	c, dyn := startDevicesAPI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	// The apiserver creates namespace default shortly after it is ready.
-	cs := kube.Clientset(t)
-	testenv.WaitFor(t, 30*time.Second, "namespace default", func() error {
-		_, err := cs.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
-		return err
-	})
 
 	t.Run("manifests", func(t *testing.T) {
 		for _, file := range []string{"reference-sample.yaml", "kubeedge-full.yaml"} {
@@ -61,6 +49,21 @@ func TestDevicesAPI(t *testing.T) {
 	t.Run("status", func(t *testing.T) { testDeviceStatus(ctx, t, c) })
 	t.Run("field selector", func(t *testing.T) { testNodeSelector(ctx, t, c) })
 	t.Run("validation", func(t *testing.T) { testDeviceValidation(ctx, t, c) })
+}
+
+// startDevicesAPI starts etcd and kube-apiserver with build/crds installed
+// and namespace default in place, and returns the typed and dynamic
+// clients.
+func startDevicesAPI(t *testing.T) (*client.Client, dynamic.Interface) {
+	t.Helper()
+	kube := testenv.StartKube(t, testenv.KubeOptions{})
+	kube.InstallCRDs(t, testenv.DeviceCRDs()...)
+	dyn, err := dynamic.NewForConfig(kube.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kube.WaitDefaultNamespace(t)
+	return client.New(dyn), dyn
 }
 
 // readManifests returns the JSON of each YAML document in file.

@@ -43,10 +43,7 @@ func TestMirrorPods(t *testing.T) {
 	cs := kube.Clientset(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	testenv.WaitFor(t, upWait, "the default namespace", func() error {
-		_, err := cs.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
-		return err
-	})
+	kube.WaitDefaultNamespace(t)
 	nodes := map[string]*corev1.Node{}
 	for _, name := range []string{"edge-m", "edge-n"} {
 		n, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name,

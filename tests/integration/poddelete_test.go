@@ -28,10 +28,7 @@ func TestPodFinalDelete(t *testing.T) {
 	cs := kube.Clientset(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	testenv.WaitFor(t, upWait, "the default namespace", func() error {
-		_, err := cs.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
-		return err
-	})
+	kube.WaitDefaultNamespace(t)
 	// The ServiceAccount admission plugin wants the pods' account.
 	if _, err := cs.CoreV1().ServiceAccounts("default").Create(ctx,
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {

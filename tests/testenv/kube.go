@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -19,12 +20,15 @@ import (
 
 // Timeouts for each kube component to become ready.
 const (
-	etcdReadyTimeout       = 30 * time.Second
-	apiserverReadyTimeout  = 60 * time.Second
-	componentReadyTimeout  = 60 * time.Second
-	serviceClusterIPRange  = "10.96.0.0/16"
-	serviceAccountIssuer   = "https://kubernetes.default.svc"
-	kubeComponentVerbosity = "--v=2"
+	etcdReadyTimeout      = 30 * time.Second
+	apiserverReadyTimeout = 60 * time.Second
+	componentReadyTimeout = 60 * time.Second
+	// defaultNamespaceTimeout bounds the wait for the namespace the
+	// apiserver creates shortly after it is ready.
+	defaultNamespaceTimeout = 30 * time.Second
+	serviceClusterIPRange   = "10.96.0.0/16"
+	serviceAccountIssuer    = "https://kubernetes.default.svc"
+	kubeComponentVerbosity  = "--v=2"
 )
 
 // KubeOptions configures StartKube. The zero value starts etcd and
@@ -127,6 +131,20 @@ func (k *Kube) Clientset(t T) *kubernetes.Clientset {
 		t.Fatalf("kube clientset: %v", err)
 	}
 	return cs
+}
+
+// WaitDefaultNamespace waits until the apiserver has created namespace
+// default, which it does shortly after it reports ready; objects created
+// there before it exists are refused.
+func (k *Kube) WaitDefaultNamespace(t T) {
+	t.Helper()
+	cs := k.Clientset(t)
+	WaitFor(t, defaultNamespaceTimeout, "namespace default", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := cs.CoreV1().Namespaces().Get(ctx, metav1.NamespaceDefault, metav1.GetOptions{})
+		return err
+	})
 }
 
 func startEtcd(t T, paths Paths) (*Process, string) {

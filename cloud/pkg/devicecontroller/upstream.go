@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tether-edge/tether/common/apis/devices/v1beta1"
+	"github.com/tether-edge/tether/common/background"
 	"github.com/tether-edge/tether/common/devicemsg"
 	"github.com/tether-edge/tether/common/message"
 )
@@ -53,53 +52,18 @@ func newUpstream(o Options, log *slog.Logger, idx index) *upstream {
 	return &upstream{opts: o, log: log, idx: idx}
 }
 
-// run applies upstream messages until ctx ends, then stops its workers
-// and waits for them. It fails only when the bus does.
+// run applies upstream messages until ctx ends, one device's always on
+// the same worker, in arrival order. It fails only when the bus does.
 func (u *upstream) run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer wg.Wait() // runs after cancel: stop, then join
-	defer cancel()
-	queues := make([]chan message.Message, u.opts.Workers)
-	for i := range queues {
-		q := make(chan message.Message, workerQueueSize)
-		queues[i] = q
-		wg.Go(func() { u.work(ctx, q) })
-	}
-	for {
+	next := func(ctx context.Context) (message.Message, string, error) {
 		m, err := u.opts.Bus.Receive(ctx, Name)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("devicecontroller: receive: %w", err)
+			return m, "", fmt.Errorf("devicecontroller: receive: %w", err)
 		}
 		r := m.Route.Resource
-		select {
-		case queues[shard(r.Namespace+"/"+r.Name, len(queues))] <- m:
-		case <-ctx.Done():
-			return nil
-		}
+		return m, r.Namespace + "/" + r.Name, nil
 	}
-}
-
-// shard picks the worker of s among n.
-func shard(s string, n int) int {
-	h := fnv.New32a()
-	h.Write([]byte(s))
-	return int(h.Sum32() % uint32(n))
-}
-
-// work applies the messages of q, in order, until ctx ends.
-func (u *upstream) work(ctx context.Context, q <-chan message.Message) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case m := <-q:
-			u.handle(ctx, m)
-		}
-	}
+	return background.Sharded(ctx, u.opts.Workers, workerQueueSize, next, u.handle)
 }
 
 // handle decodes, authorizes and applies one message, and answers it if

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/tether-edge/tether/common/background"
 	"github.com/tether-edge/tether/common/message"
 )
 
@@ -72,57 +72,23 @@ func newUpstream(o Options, log *slog.Logger, idx index) *upstream {
 	return u
 }
 
-// run applies upstream messages until ctx ends, then stops its workers
-// and waits for them. It fails only when the bus does.
+// run applies upstream messages until ctx ends, one node's always on the
+// same worker, in arrival order; a message naming no node is refused. It
+// fails only when the bus does.
 func (u *upstream) run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer wg.Wait() // runs after cancel: stop, then join
-	defer cancel()
-	queues := make([]chan message.Message, u.opts.Workers)
-	for i := range queues {
-		q := make(chan message.Message, workerQueueSize)
-		queues[i] = q
-		wg.Go(func() { u.work(ctx, q) })
-	}
-	for {
-		m, err := u.opts.Bus.Receive(ctx, Name)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+	next := func(ctx context.Context) (message.Message, string, error) {
+		for {
+			m, err := u.opts.Bus.Receive(ctx, Name)
+			if err != nil {
+				return m, "", fmt.Errorf("edgecontroller: receive: %w", err)
 			}
-			return fmt.Errorf("edgecontroller: receive: %w", err)
-		}
-		node := m.Route.Resource.Node
-		if node == "" {
+			if node := m.Route.Resource.Node; node != "" {
+				return m, node, nil
+			}
 			u.refuse(ctx, m, errNoNode)
-			continue
-		}
-		select {
-		case queues[shard(node, len(queues))] <- m:
-		case <-ctx.Done():
-			return nil
 		}
 	}
-}
-
-// shard picks the worker of node among n.
-func shard(node string, n int) int {
-	h := fnv.New32a()
-	h.Write([]byte(node))
-	return int(h.Sum32() % uint32(n))
-}
-
-// work applies the messages of q, in order, until ctx ends.
-func (u *upstream) work(ctx context.Context, q <-chan message.Message) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case m := <-q:
-			u.handle(ctx, m)
-		}
-	}
+	return background.Sharded(ctx, u.opts.Workers, workerQueueSize, next, u.handle)
 }
 
 // handle decodes, authorizes and applies one message, and answers it if

@@ -165,20 +165,3 @@ func TestUpstreamFailsWhenTheBusDoes(t *testing.T) {
 		t.Errorf("run = %v, want the bus's error", err)
 	}
 }
-
-func TestShard(t *testing.T) {
-	seen := map[int]bool{}
-	for _, n := range []string{"edge-a", "edge-b", "edge-c", "edge-d", "edge-e", "edge-f", "edge-g", "edge-h"} {
-		i := shard(n, 4)
-		if i < 0 || i >= 4 || shard(n, 4) != i {
-			t.Fatalf("shard(%s, 4) = %d", n, i)
-		}
-		seen[i] = true
-	}
-	if len(seen) < 2 {
-		t.Errorf("8 nodes all on one worker of 4")
-	}
-	if shard("edge-a", 1) != 0 {
-		t.Error("shard over one worker")
-	}
-}
