@@ -14,17 +14,30 @@ type CloudCore struct {
 	Health   Health   `json:"health"`
 	KubeAPI  KubeAPI  `json:"kubeAPI"`
 	CloudHub CloudHub `json:"cloudHub"`
+	// DeviceController defaults to enabled.
+	DeviceController DeviceController `json:"deviceController"`
+}
+
+// DeviceController configures the module that sends each node its Devices
+// and DeviceModels (devices.kubeedge.io/v1beta1) and writes the device
+// status nodes report.
+type DeviceController struct {
+	// Enable runs DeviceController. Default true. While it runs, CloudHub
+	// admits nodes only after it has listed Devices and DeviceModels, so
+	// their CRDs must be installed; false leaves devices out entirely.
+	Enable bool `json:"enable"`
 }
 
 // DefaultCloudCore returns cloudcore's full default configuration.
 func DefaultCloudCore() *CloudCore {
 	return &CloudCore{
-		TypeMeta: TypeMeta{APIVersion: APIVersion, Kind: "CloudCore"},
-		Logging:  defaultLogging(),
-		Bus:      defaultBus(),
-		Health:   Health{Address: "127.0.0.1:9091"},
-		KubeAPI:  defaultKubeAPI(),
-		CloudHub: defaultCloudHub(),
+		TypeMeta:         TypeMeta{APIVersion: APIVersion, Kind: "CloudCore"},
+		Logging:          defaultLogging(),
+		Bus:              defaultBus(),
+		Health:           Health{Address: "127.0.0.1:9091"},
+		KubeAPI:          defaultKubeAPI(),
+		CloudHub:         defaultCloudHub(),
+		DeviceController: DeviceController{Enable: true},
 	}
 }
 
