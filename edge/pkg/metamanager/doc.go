@@ -26,11 +26,11 @@
 // cloud; after that about every change Apply commits, in commit order.
 //
 // Edge modules send statuses (one-way messages naming a cloud group, see
-// common/kubemsg) to "metamanager": the newest per resource is kept in
+// common/kubemsg and common/devicemsg) to "metamanager": the newest per resource is kept in
 // SQLite and handed to the hub, which sends it when the cloud is there. At
 // Start the statuses kept from before a restart are handed to the hub
 // again, so statuses made offline reach the cloud even across a restart.
-// Applying a pod's deletion drops its kept status.
+// Applying a pod's or a device's deletion drops its kept status.
 //
 // Queries (SendSync, OpQuery) are answered from the store: a resource with
 // a name gives that object's JSON, one without gives a JSON array of every

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/tether-edge/tether/common/devicemsg"
 	"github.com/tether-edge/tether/common/kubemsg"
 	"github.com/tether-edge/tether/common/message"
 )
@@ -104,5 +105,20 @@ func TestStorePodDeleteDropsItsStatus(t *testing.T) {
 	mustApply(t, s, syncMsg(message.OpDelete, web, "", nil))
 	if got := statuses(t, s); !reflect.DeepEqual(got, []message.Message{dbStatus}) {
 		t.Fatalf("Statuses after deleting pod web = %+v, want only db's", got)
+	}
+}
+
+func TestStoreDeviceDeleteDropsItsStatus(t *testing.T) {
+	s := openTestStore(t, tempDB(t))
+	dev := res("default", devicemsg.TypeDevice, "thermo-1")
+	mustApply(t, s, syncMsg(message.OpInsert, dev, "1", []byte(`{"metadata":{"uid":"d1"}}`)))
+	devStatus := statusMsg(res("default", devicemsg.TypeDeviceStatus, "thermo-1"), 10, `{"uid":"d1"}`)
+	podStatus := statusMsg(res("default", kubemsg.TypePodStatus, "thermo-1"), 11, `{"uid":"u1"}`)
+	putStatus(t, s, devStatus)
+	putStatus(t, s, podStatus)
+
+	mustApply(t, s, syncMsg(message.OpDelete, dev, "", nil))
+	if got := statuses(t, s); !reflect.DeepEqual(got, []message.Message{podStatus}) {
+		t.Fatalf("Statuses after deleting device thermo-1 = %+v, want only the pod's", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
+	"github.com/tether-edge/tether/common/devicemsg"
 	"github.com/tether-edge/tether/common/kubemsg"
 	"github.com/tether-edge/tether/common/message"
 )
@@ -218,6 +219,13 @@ func (w *batchWriter) tryCommit(ctx context.Context, batch []*writeOp) (bad int,
 	return -1, nil
 }
 
+// statusTypes maps the types of objects whose status the node reports
+// to the type of that status: deleting the object drops its kept status.
+var statusTypes = map[string]string{
+	kubemsg.TypePod:      kubemsg.TypePodStatus,
+	devicemsg.TypeDevice: devicemsg.TypeDeviceStatus,
+}
+
 // exec runs one op's statements. Called inside conn.Raw.
 func (w *batchWriter) exec(ctx context.Context, op *writeOp) error {
 	k := op.key
@@ -229,11 +237,12 @@ func (w *batchWriter) exec(ctx context.Context, op *writeOp) error {
 		if _, err := w.execKind(ctx, op.kind, k.Type, k.Namespace, k.Name); err != nil {
 			return err
 		}
-		if k.Type != kubemsg.TypePod {
+		statusType, ok := statusTypes[k.Type]
+		if !ok {
 			return nil
 		}
-		// A deleted pod's status will never be wanted again.
-		status := message.Resource{Namespace: k.Namespace, Type: kubemsg.TypePodStatus, Name: k.Name}
+		// A deleted object's status will never be wanted again.
+		status := message.Resource{Namespace: k.Namespace, Type: statusType, Name: k.Name}
 		_, err := w.execKind(ctx, writeDeleteStatus, status.String())
 		return err
 	case writePutStatus:
