@@ -46,6 +46,9 @@ type Paths struct {
 	SystemBin string
 	// Mosquitto is Debian's broker: /usr/sbin/mosquitto.
 	Mosquitto string
+	// MosquittoPub is Debian's MQTT publisher (mosquitto-clients):
+	// /usr/bin/mosquitto_pub.
+	MosquittoPub string
 	// CNIBin holds the CNI plugins: /usr/lib/cni (containernetworking-plugins).
 	CNIBin string
 }
@@ -68,6 +71,7 @@ func DefaultPaths() Paths {
 		Images:        filepath.Join(cache, "images"),
 		SystemBin:     "/usr/bin",
 		Mosquitto:     "/usr/sbin/mosquitto",
+		MosquittoPub:  "/usr/bin/mosquitto_pub",
 		CNIBin:        "/usr/lib/cni",
 	}
 }
@@ -78,7 +82,7 @@ func (p Paths) withDefaults() Paths {
 	for _, f := range []struct{ v, def *string }{
 		{&p.Cache, &d.Cache}, {&p.KubeBin, &d.KubeBin}, {&p.ContainerdBin, &d.ContainerdBin},
 		{&p.Images, &d.Images}, {&p.SystemBin, &d.SystemBin}, {&p.Mosquitto, &d.Mosquitto},
-		{&p.CNIBin, &d.CNIBin},
+		{&p.MosquittoPub, &d.MosquittoPub}, {&p.CNIBin, &d.CNIBin},
 	} {
 		if *f.v == "" {
 			*f.v = *f.def

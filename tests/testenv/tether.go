@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,10 +41,13 @@ type Cloudcore struct {
 	command    Command
 }
 
-// StartCloudcore runs cloudcore against o.Kube on free loopback ports, its
-// CA in the Secret it creates, and waits until it is ready.
+// StartCloudcore installs the Device and DeviceModel CRDs (DeviceCRDs) in
+// o.Kube, which cloudcore needs to become ready, runs cloudcore against it
+// on free loopback ports, its CA in the Secret it creates, and waits until
+// it is ready.
 func StartCloudcore(t T, o CloudcoreOptions) *Cloudcore {
 	t.Helper()
+	o.Kube.InstallCRDs(t, DeviceCRDs()...)
 	ports := FreePorts(t, 4)
 	if o.Health == "" {
 		o.Health = fmt.Sprintf("127.0.0.1:%d", ports[3])
@@ -129,6 +133,15 @@ type EdgecoreOptions struct {
 	// means a new temp folder. Pass an earlier Edgecore's EdgedDir to
 	// restart it.
 	EdgedDir string
+	// ExternalMQTT, when set, is the URL of the MQTT broker EventBus uses
+	// as a client (mode external), e.g. a Mosquitto's Addr; its client ID
+	// is unique to this node and DBPath, so a restarted edgecore resumes
+	// its session. Empty runs EventBus's embedded broker on MQTTListen.
+	ExternalMQTT string
+	// MQTTListen is the embedded broker's host:port; empty picks a free
+	// loopback port. Pass an earlier Edgecore's MQTTListen to restart it
+	// on the same port. Unused with ExternalMQTT.
+	MQTTListen string
 }
 
 // Edgecore is a running edgecore.
@@ -141,6 +154,13 @@ type Edgecore struct {
 	// EdgedDir holds rootDir, podLogsDir ("logs") and staticPodPath
 	// ("manifests") when Edged runs; empty otherwise.
 	EdgedDir string
+	// MQTT is the URL ("tcp://host:port") of the broker where this
+	// edgecore's EventBus serves the $hw/events topics: the embedded
+	// broker, or ExternalMQTT.
+	MQTT string
+	// MQTTListen is the embedded broker's host:port; empty with
+	// ExternalMQTT.
+	MQTTListen string
 }
 
 // PodLogsDir is where Edged keeps container logs.
@@ -171,8 +191,26 @@ func edgedConfig(t T, o *EdgecoreOptions) string {
 `, "unix://"+o.Containerd.Endpoint, filepath.Join(o.EdgedDir, "root"), filepath.Join(o.EdgedDir, "logs"), filepath.Join(o.EdgedDir, "manifests"))
 }
 
+// eventBusConfig is the eventBus section of a test edgecore's config and
+// the broker URL clients use: the embedded broker on o.MQTTListen (a free
+// port when empty, so parallel edgecores do not collide), or, with
+// o.ExternalMQTT, that broker with a client ID derived from the node name
+// and DBPath.
+func eventBusConfig(t T, o *EdgecoreOptions) (section, broker string) {
+	if o.ExternalMQTT != "" {
+		o.MQTTListen = ""
+		id := fmt.Sprintf("tether-edgecore-%s-%08x", o.NodeName, crc32.ChecksumIEEE([]byte(o.DBPath)))
+		return fmt.Sprintf("eventBus:\n  mode: external\n  external: {server: %q, clientID: %q}\n", o.ExternalMQTT, id), o.ExternalMQTT
+	}
+	if o.MQTTListen == "" {
+		o.MQTTListen = fmt.Sprintf("127.0.0.1:%d", FreePorts(t, 1)[0])
+	}
+	return fmt.Sprintf("eventBus:\n  mode: embedded\n  embedded: {listen: %q}\n", o.MQTTListen), "tcp://" + o.MQTTListen
+}
+
 // StartEdgecore runs edgecore against o.Cloud and waits until it is ready
-// (its modules run; it may not have reached the cloud yet).
+// (its modules run; it may not have reached the cloud yet). Its EventBus
+// serves MQTT at Edgecore.MQTT (see EdgecoreOptions.ExternalMQTT).
 func StartEdgecore(t T, o EdgecoreOptions) *Edgecore {
 	t.Helper()
 	if o.Health == "" {
@@ -187,6 +225,7 @@ func StartEdgecore(t T, o EdgecoreOptions) *Edgecore {
 	if o.DBPath == "" {
 		o.DBPath = filepath.Join(t.TempDir(), "edgecore.db")
 	}
+	eventBus, broker := eventBusConfig(t, &o)
 	cfg := writeTempConfig(t, "edgecore.yaml", fmt.Sprintf(`apiVersion: config.tether.io/v1alpha1
 kind: EdgeCore
 nodeName: %s
@@ -202,9 +241,10 @@ edgeHub:
   reconnectMax: 2s
 metaManager: {dbPath: %q}
 nodeStatus: {updatePeriod: 1s, leaseDuration: 4s}
-`, o.NodeName, o.Health, o.Transport, o.Cloud.WebSocketPort, o.Cloud.QUICPort, o.Cloud.HTTPSPort, o.Token, o.PKIDir, o.DBPath)+edgedConfig(t, &o))
+`, o.NodeName, o.Health, o.Transport, o.Cloud.WebSocketPort, o.Cloud.QUICPort, o.Cloud.HTTPSPort, o.Token, o.PKIDir, o.DBPath)+edgedConfig(t, &o)+eventBus)
 	p := StartProcess(t, Command{Name: "edgecore-" + o.NodeName, Path: filepath.Join(o.Bin, "edgecore"), Args: []string{"--config", cfg}})
-	e := &Edgecore{Process: p, Health: "http://" + o.Health, PKIDir: o.PKIDir, DBPath: o.DBPath, ConfigPath: cfg, EdgedDir: o.EdgedDir}
+	e := &Edgecore{Process: p, Health: "http://" + o.Health, PKIDir: o.PKIDir, DBPath: o.DBPath, ConfigPath: cfg, EdgedDir: o.EdgedDir,
+		MQTT: broker, MQTTListen: o.MQTTListen}
 	WaitHTTPReady(t, p, e.Health+"/readyz")
 	return e
 }
