@@ -11,15 +11,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tether-edge/tether/beehive"
 	"github.com/tether-edge/tether/cloud/pkg/cloudhub"
+	"github.com/tether-edge/tether/cloud/pkg/devicecontroller"
 	"github.com/tether-edge/tether/cloud/pkg/edgecontroller"
 	"github.com/tether-edge/tether/cloud/pkg/joinserver"
 	"github.com/tether-edge/tether/cloud/pkg/pki"
+	"github.com/tether-edge/tether/common/apis/devices/client"
 	"github.com/tether-edge/tether/common/certs"
 	"github.com/tether-edge/tether/common/config"
 	"github.com/tether-edge/tether/common/daemon"
@@ -45,7 +48,7 @@ func run(ctx context.Context, cfg *config.CloudCore) error {
 
 // modules is cloudcore's composition root.
 func modules(ctx context.Context, cfg *config.CloudCore, bus *beehive.Bus, log *slog.Logger) ([]daemon.Entry, error) {
-	kube, err := kubeClient(cfg.KubeAPI)
+	kube, dyn, err := kubeClients(cfg.KubeAPI)
 	if err != nil {
 		return nil, err
 	}
@@ -58,18 +61,13 @@ func modules(ctx context.Context, cfg *config.CloudCore, bus *beehive.Bus, log *
 	if err != nil {
 		return nil, fmt.Errorf("issue the serving certificate: %w", err)
 	}
-	ctrl, err := edgecontroller.New(edgecontroller.Options{
-		Bus:    bus,
-		Client: kube,
-		Logger: log,
-		Hub:    cloudhub.Name,
-	})
+	entries, gate, err := controllers(cfg, bus, kube, dyn, log)
 	if err != nil {
 		return nil, err
 	}
 	hub, err := cloudhub.New(cloudhub.Options{
 		Bus:              bus,
-		Ready:            ctrl.Synced(),
+		Ready:            gate.Ready(),
 		ServerCert:       serving,
 		ClientCAs:        ca.Pool(),
 		WebSocketAddress: enabled(hubCfg.WebSocket),
@@ -83,18 +81,64 @@ func modules(ctx context.Context, cfg *config.CloudCore, bus *beehive.Bus, log *
 	if err != nil {
 		return nil, err
 	}
-	entries := []daemon.Entry{
-		{Module: hub, Policy: beehive.Policy{OnError: beehive.Restart}},
-		{Module: ctrl, Policy: beehive.Policy{OnError: beehive.Restart}},
-	}
+	entries = append([]daemon.Entry{{Module: hub, Policy: restart}}, entries...)
 	if hubCfg.HTTPS.Enable {
 		join, err := joinServer(hubCfg, kube, ca, serving, log)
 		if err != nil {
 			return nil, err
 		}
-		entries = append(entries, daemon.Entry{Module: join, Policy: beehive.Policy{OnError: beehive.Restart}})
+		entries = append(entries, daemon.Entry{Module: join, Policy: restart})
 	}
 	return entries, nil
+}
+
+// restart is every cloudcore module's policy.
+var restart = beehive.Policy{OnError: beehive.Restart}
+
+// controllers builds EdgeController, DeviceController (when enabled) and
+// the gate that holds CloudHub's admission until both have synced.
+func controllers(cfg *config.CloudCore, bus *beehive.Bus, kube kubernetes.Interface, dyn dynamic.Interface, log *slog.Logger) ([]daemon.Entry, *syncGate, error) {
+	ctrl, err := edgecontroller.New(edgecontroller.Options{
+		Bus:    bus,
+		Client: kube,
+		Logger: log,
+		Hub:    cloudhub.Name,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	entries := []daemon.Entry{{Module: ctrl, Policy: restart}}
+	if !cfg.DeviceController.Enable {
+		gate := newSyncGate(log, nil, nil, ctrl.Synced())
+		return append(entries, daemon.Entry{Module: gate, Policy: restart}), gate, nil
+	}
+	devices := client.New(dyn)
+	dc, err := devicecontroller.New(devicecontroller.Options{
+		Bus:    bus,
+		Client: devices,
+		Logger: log,
+		Hub:    cloudhub.Name,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	gate := newSyncGate(log, dc.Synced(), devicesProbe(devices), ctrl.Synced())
+	entries = append(entries, daemon.Entry{Module: dc, Policy: restart}, daemon.Entry{Module: gate, Policy: restart})
+	return entries, gate, nil
+}
+
+// devicesProbe lists one DeviceModel and one Device: NotFound means their
+// CRDs are not installed.
+func devicesProbe(c *client.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if _, err := c.DeviceModels("").List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+			return fmt.Errorf("list DeviceModels: %w", err)
+		}
+		if _, err := c.Devices("").List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+			return fmt.Errorf("list Devices: %w", err)
+		}
+		return nil
+	}
 }
 
 func joinServer(hubCfg config.CloudHub, kube kubernetes.Interface, ca *certs.CA, serving tls.Certificate, log *slog.Logger) (*joinserver.Server, error) {
@@ -119,9 +163,9 @@ func enabled(l config.Listener) string {
 	return l.Address
 }
 
-// kubeClient connects to the apiserver named by the kubeconfig, or to the
-// cluster cloudcore runs in.
-func kubeClient(k config.KubeAPI) (kubernetes.Interface, error) {
+// restConfig is how cloudcore reaches the apiserver named by the
+// kubeconfig, or the cluster it runs in.
+func restConfig(k config.KubeAPI) (*rest.Config, error) {
 	var rc *rest.Config
 	var err error
 	if k.Kubeconfig == "" {
@@ -133,7 +177,39 @@ func kubeClient(k config.KubeAPI) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("kube client config (kubeAPI.kubeconfig %q): %w", k.Kubeconfig, err)
 	}
 	rc.QPS, rc.Burst, rc.UserAgent = k.QPS, k.Burst, "cloudcore"
+	return rc, nil
+}
+
+// kubeClient is a clientset for the core resources.
+func kubeClient(k config.KubeAPI) (kubernetes.Interface, error) {
+	rc, err := restConfig(k)
+	if err != nil {
+		return nil, err
+	}
 	return kubernetes.NewForConfig(rc)
+}
+
+// kubeClients are a clientset for the core resources and a dynamic client
+// (for Devices and DeviceModels) over one rest.Config and one HTTP client,
+// so they share connections; each has its own kubeAPI.qps/burst limiter.
+func kubeClients(k config.KubeAPI) (kubernetes.Interface, dynamic.Interface, error) {
+	rc, err := restConfig(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	hc, err := rest.HTTPClientFor(rc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kube HTTP client: %w", err)
+	}
+	kube, err := kubernetes.NewForConfigAndClient(rc, hc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kube clientset: %w", err)
+	}
+	dyn, err := dynamic.NewForConfigAndClient(rc, hc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kube dynamic client: %w", err)
+	}
+	return kube, dyn, nil
 }
 
 // loadCA reads the CA from files, or from the shared Secret, which is
