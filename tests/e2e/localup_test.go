@@ -13,15 +13,19 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/tether-edge/tether/common/apis/devices/client"
 	"github.com/tether-edge/tether/tests/testenv"
 )
 
 // `make up` runs localup: it must bring up a control plane reachable with the
-// printed kubeconfig and both binaries' health endpoints, report the same
-// system when run twice, and `down` must stop every process it started.
+// printed kubeconfig, the demo device, and both binaries' health endpoints,
+// report the same system when run twice, and `down` must stop every process
+// it started.
 func TestLocalUpAndDown(t *testing.T) {
 	dir := t.TempDir()
 	localup := filepath.Join(binDir, "localup")
@@ -40,7 +44,7 @@ func TestLocalUpAndDown(t *testing.T) {
 		t.Fatalf("up printed:\n%s", out)
 	}
 	var st struct {
-		Kubeconfig, CloudcoreHealth, EdgecoreHealth string
+		Kubeconfig, CloudcoreHealth, EdgecoreHealth, NodeName string
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	if err != nil {
@@ -57,6 +61,12 @@ func TestLocalUpAndDown(t *testing.T) {
 	defer cancel()
 	if _, err := kubernetes.NewForConfigOrDie(cfg).CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{}); err != nil {
 		t.Errorf("apiserver through the printed kubeconfig: %v", err)
+	}
+	checkDemoDevice(ctx, t, cfg, st.NodeName)
+	for _, hint := range []string{"get device thermo-1 -o yaml", "mosquitto_sub -h 127.0.0.1 -p 1884", "mosquitto_pub -h 127.0.0.1 -p 1884 -t '$hw/events/device/default/thermo-1/twin/update'"} {
+		if !strings.Contains(out, hint) {
+			t.Errorf("up does not print %q:\n%s", hint, out)
+		}
 	}
 	for _, url := range []string{st.CloudcoreHealth + "/readyz", st.EdgecoreHealth + "/readyz"} {
 		resp, err := http.Get(url)
@@ -88,6 +98,25 @@ func TestLocalUpAndDown(t *testing.T) {
 	}
 	if out := run("down"); !strings.Contains(out, "nothing running") {
 		t.Errorf("second down printed:\n%s", out)
+	}
+}
+
+// checkDemoDevice asserts that up applied the demo DeviceModel and Device,
+// the Device on the local edge node.
+func checkDemoDevice(ctx context.Context, t *testing.T, cfg *rest.Config, node string) {
+	t.Helper()
+	devices := client.New(dynamic.NewForConfigOrDie(cfg))
+	if _, err := devices.DeviceModels("default").Get(ctx, "thermo-model", metav1.GetOptions{}); err != nil {
+		t.Errorf("demo DeviceModel: %v", err)
+	}
+	dev, err := devices.Devices("default").Get(ctx, "thermo-1", metav1.GetOptions{})
+	switch {
+	case err != nil:
+		t.Errorf("demo Device: %v", err)
+	case node == "" || dev.Spec.NodeName != node:
+		t.Errorf("demo Device on node %q, want the local edge node %q", dev.Spec.NodeName, node)
+	case dev.Spec.DeviceModelRef == nil || dev.Spec.DeviceModelRef.Name != "thermo-model":
+		t.Errorf("demo Device references %+v, want thermo-model", dev.Spec.DeviceModelRef)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,6 +127,28 @@ Tether is up.
                    (every component: %s)
   stop             make down
 `, st.APIServer, st.Kubeconfig, st.CloudHealth, st.EdgeHealth, st.NodeName, st.CloudcoreLog, st.EdgecoreLog, st.LogDir)
+	if st.Device != "" {
+		printDeviceHints(st)
+	}
+}
+
+// printDeviceHints shows the demo device: its object, and how to report a
+// value over the edge's MQTT broker and watch what the edge publishes.
+func printDeviceHints(st state) {
+	ns, name, _ := strings.Cut(st.Device, "/")
+	host, port, err := net.SplitHostPort(st.MQTT)
+	if err != nil {
+		host, port = st.MQTT, ""
+	}
+	topic := fmt.Sprintf("$hw/events/device/%s/%s/twin/update", ns, name)
+	payload := `{"event_id":"1","timestamp":0,"twin":{"temperature":{"actual":{"value":"21.5"},"metadata":{"type":"float"}}}}`
+	fmt.Printf(`
+A demo device, %s on node %s:
+  see it           kubectl --kubeconfig %s -n %s get device %s -o yaml
+  watch MQTT       mosquitto_sub -h %s -p %s -t '$hw/events/#' -v
+  report a value   mosquitto_pub -h %s -p %s -t '%s' -m '%s'
+                   (status.twins of the Device then shows temperature 21.5)
+`, st.Device, st.NodeName, st.Kubeconfig, ns, name, host, port, host, port, topic, payload)
 }
 
 // running returns the supervisor's pid if it is alive.

@@ -21,11 +21,16 @@ type state struct {
 	CloudcoreLog string `json:"cloudcoreLog"`
 	EdgecoreLog  string `json:"edgecoreLog"`
 	LogDir       string `json:"logDir"`
+	// MQTT is the host:port of edgecore's embedded broker (EventBus).
+	MQTT string `json:"mqtt"`
+	// Device is the demo Device, namespace/name.
+	Device string `json:"device"`
 }
 
 const (
 	cloudHealth = "127.0.0.1:9091"
 	edgeHealth  = "127.0.0.1:9092"
+	mqttListen  = "127.0.0.1:1884" // edgecore's default
 	nodeName    = "edge-1"
 )
 
@@ -49,9 +54,11 @@ func serve(ctx context.Context, dir, bin string) error {
 
 func startAll(t testenv.T, dir, bin string) state {
 	kube := testenv.StartKube(t, testenv.KubeOptions{Scheduler: true, ControllerManager: true})
+	// StartCloudcore installs the Device and DeviceModel CRDs first.
 	cloud := testenv.StartCloudcore(t, testenv.CloudcoreOptions{Bin: bin, Kube: kube, Health: cloudHealth})
+	applyDemo(t, kube, nodeName)
 	edge := testenv.StartEdgecore(t, testenv.EdgecoreOptions{
-		Bin: bin, Cloud: cloud, NodeName: nodeName, Health: edgeHealth,
+		Bin: bin, Cloud: cloud, NodeName: nodeName, Health: edgeHealth, MQTTListen: mqttListen,
 		Token: cloud.JoinToken(t, time.Hour),
 	})
 	testenv.WaitLog(t, edge.Process, time.Minute, "in sync with the cloud")
@@ -64,6 +71,8 @@ func startAll(t testenv.T, dir, bin string) state {
 		CloudcoreLog: cloud.LogPath,
 		EdgecoreLog:  edge.LogPath,
 		LogDir:       filepath.Join(dir, "run"),
+		MQTT:         mqttListen,
+		Device:       demoDevice,
 	}
 }
 
