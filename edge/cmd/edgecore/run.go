@@ -14,9 +14,11 @@ import (
 	"github.com/tether-edge/tether/common/config"
 	"github.com/tether-edge/tether/common/daemon"
 	"github.com/tether-edge/tether/edge/pkg/certmanager"
+	"github.com/tether-edge/tether/edge/pkg/devicetwin"
 	"github.com/tether-edge/tether/edge/pkg/edged"
 	"github.com/tether-edge/tether/edge/pkg/edged/admit"
 	"github.com/tether-edge/tether/edge/pkg/edgehub"
+	"github.com/tether-edge/tether/edge/pkg/eventbus"
 	"github.com/tether-edge/tether/edge/pkg/events"
 	"github.com/tether-edge/tether/edge/pkg/metamanager"
 	"github.com/tether-edge/tether/edge/pkg/nodestatus"
@@ -63,6 +65,9 @@ func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, l
 			return nil, err
 		}
 		subscribers = append(subscribers, edged.Name)
+	}
+	if cfg.EventBus.Enable {
+		subscribers = append(subscribers, devicetwin.Name)
 	}
 	meta, err := metamanager.New(metamanager.Options{
 		Bus:            bus,
@@ -121,7 +126,43 @@ func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, l
 	if pods != nil {
 		entries = append(entries, daemon.Entry{Module: pods, Policy: restart, Healthz: pods.Healthz})
 	}
+	if cfg.EventBus.Enable {
+		devices, err := deviceModules(cfg, bus, store, log)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, devices...)
+	}
 	return entries, nil
+}
+
+// deviceModules builds EventBus and DeviceTwin.
+func deviceModules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, log *slog.Logger) ([]daemon.Entry, error) {
+	mqtt, err := eventbus.New(eventbus.Options{Config: cfg.EventBus, Bus: bus, Deliver: devicetwin.Name, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	twins, err := devicetwin.New(devicetwin.Options{
+		Bus:        bus,
+		Store:      store,
+		Logger:     log,
+		NodeName:   cfg.NodeName,
+		EventBus:   eventbus.Name,
+		StatusSink: metamanager.Name,
+	})
+	if err != nil {
+		return nil, err
+	}
+	restart := beehive.Policy{OnError: beehive.Restart}
+	return []daemon.Entry{
+		{Module: mqtt, Policy: restart, Healthz: func(context.Context) error {
+			if !mqtt.Connected() {
+				return fmt.Errorf("MQTT broker (eventBus.mode %s) not connected", cfg.EventBus.Mode)
+			}
+			return nil
+		}},
+		{Module: twins, Policy: restart},
+	}, nil
 }
 
 // edgedModule builds Edged; hostIP is the node's InternalIP.
