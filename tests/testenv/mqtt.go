@@ -47,7 +47,8 @@ type MQTTRecorder struct {
 }
 
 // RecordMQTT connects a paho client (MQTT 3.1.1, clean session, no
-// automatic reconnection) to broker ("tcp://host:port") and subscribes
+// automatic reconnection) to broker ("tcp://host:port"), trying for 10s,
+// and subscribes
 // filter with QoS 1; when it returns, the subscription is in place, so
 // every later publication on filter is recorded. Cleanup disconnects.
 func RecordMQTT(t T, broker, filter string) *MQTTRecorder {
@@ -59,8 +60,16 @@ func RecordMQTT(t T, broker, filter string) *MQTTRecorder {
 		SetConnectTimeout(mqttTimeout).SetOrderMatters(true).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) { r.connectionLost(err) })
 	r.client = mqtt.NewClient(opts)
-	if tok := r.client.Connect(); !tok.WaitTimeout(mqttTimeout) || tok.Error() != nil {
-		t.Fatalf("MQTT recorder: connect to %s: %v", broker, tokenError(tok))
+	// A broker that has just started may not listen yet: retry until the
+	// deadline.
+	err := poll(mqttTimeout, nil, func() error {
+		if tok := r.client.Connect(); !tok.WaitTimeout(mqttTimeout) || tok.Error() != nil {
+			return tokenError(tok)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("MQTT recorder: connect to %s: %v", broker, err)
 	}
 	t.Cleanup(func() { r.client.Disconnect(250) })
 	if tok := r.client.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) { r.record(m) }); !tok.WaitTimeout(mqttTimeout) || tok.Error() != nil {

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -60,5 +61,19 @@ func TestMQTTRecorderConnectionLost(t *testing.T) {
 	p.Close()
 	if err == nil || !strings.Contains(err.Error(), "lost its connection") || time.Since(start) > 30*time.Second {
 		t.Errorf("Wait after the broker stopped: %v after %v", err, time.Since(start))
+	}
+}
+
+// RecordMQTT waits for a broker that is not listening yet, and fails,
+// naming the broker, when none comes.
+func TestRecordMQTTNoBroker(t *testing.T) {
+	t.Parallel()
+	addr := fmt.Sprintf("tcp://127.0.0.1:%d", FreePort(t))
+	p := NewProgramT(t.TempDir(), io.Discard)
+	start := time.Now()
+	err := p.Run(func(pt T) { RecordMQTT(pt, addr, "#") })
+	p.Close()
+	if err == nil || !strings.Contains(err.Error(), "connect to "+addr) || time.Since(start) < mqttTimeout {
+		t.Errorf("RecordMQTT without a broker: %v after %v", err, time.Since(start))
 	}
 }
