@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/tether-edge/tether/common/apis/devices/client"
 	"github.com/tether-edge/tether/common/apis/devices/v1beta1"
 	"github.com/tether-edge/tether/common/message"
 )
@@ -65,7 +66,10 @@ func (d *downstream) run(ctx context.Context) error {
 	defer wg.Wait()
 	defer cancel()
 	events := make(chan event, eventQueueSize)
-	models, devices := d.modelInformer(), d.deviceInformer()
+	models, devices, err := d.informers()
+	if err != nil {
+		return err
+	}
 	modelReg, err := models.AddEventHandler(handler(ctx, events, modelEvent, modelKey))
 	if err != nil {
 		return fmt.Errorf("devicecontroller: model handler: %w", err)
@@ -167,41 +171,46 @@ func (d *downstream) send(ctx context.Context, s send) error {
 	return nil
 }
 
-func (d *downstream) deviceInformer() cache.SharedIndexInformer {
+// informers returns the DeviceModel and Device informers, their caches
+// holding the edge form.
+func (d *downstream) informers() (models, devices cache.SharedIndexInformer, err error) {
 	c := d.opts.Client
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.Devices("").List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return c.Devices("").Watch(ctx, o)
-		},
-	}
-	// The wrapper turns streaming lists off if c says it cannot serve them.
-	inf := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, c), &v1beta1.Device{}, 0, cache.Indexers{})
-	_ = inf.SetTransform(edgeForm(v1beta1.DeviceKind))
-	return inf
-}
-
-func (d *downstream) modelInformer() cache.SharedIndexInformer {
-	c := d.opts.Client
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+	models, err = informer(c, &v1beta1.DeviceModel{}, v1beta1.DeviceModelKind,
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return c.DeviceModels("").List(ctx, o)
 		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return c.DeviceModels("").Watch(ctx, o)
-		},
+		})
+	if err != nil {
+		return nil, nil, err
 	}
+	devices, err = informer(c, &v1beta1.Device{}, v1beta1.DeviceKind,
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.Devices("").List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.Devices("").Watch(ctx, o)
+		})
+	return models, devices, err
+}
+
+// informer watches every object of one kind in every namespace.
+func informer(c *client.Client, example runtime.Object, kind string,
+	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
+	watchAll func(context.Context, metav1.ListOptions) (watch.Interface, error)) (cache.SharedIndexInformer, error) {
+	lw := &cache.ListWatch{ListWithContextFunc: list, WatchFuncWithContext: watchAll}
 	// The wrapper turns streaming lists off if c says it cannot serve them.
-	inf := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, c), &v1beta1.DeviceModel{}, 0, cache.Indexers{})
-	_ = inf.SetTransform(edgeForm(v1beta1.DeviceModelKind))
-	return inf
+	inf := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, c), example, 0, cache.Indexers{})
+	if err := inf.SetTransform(edgeForm(kind)); err != nil {
+		return nil, fmt.Errorf("devicecontroller: %s informer: %w", kind, err)
+	}
+	return inf, nil
 }
 
 // edgeForm puts cached objects in the form the edge is sent: apiVersion
-// and kind set, managedFields (large and useless there) dropped. Sending
-// then needs no copy.
+// and kind set, managedFields (large and useless there) and a Device's
+// status dropped. Sending then needs no copy.
 func edgeForm(kind string) cache.TransformFunc {
 	return func(obj any) (any, error) {
 		if o, ok := obj.(interface {
@@ -210,6 +219,12 @@ func edgeForm(kind string) cache.TransformFunc {
 		}); ok {
 			o.SetManagedFields(nil)
 			o.GetObjectKind().SetGroupVersionKind(v1beta1.SchemeGroupVersion.WithKind(kind))
+		}
+		if d, ok := obj.(*v1beta1.Device); ok {
+			// The status is the edge's own report; the tracker does not
+			// resend a Device whose status alone changed, so it is left
+			// out rather than kept stale.
+			d.Status = v1beta1.DeviceStatus{}
 		}
 		return obj, nil
 	}

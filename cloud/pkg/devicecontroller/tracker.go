@@ -74,6 +74,13 @@ func (t *tracker) upsertDevice(d *v1beta1.Device) []send {
 		return nil // a resync: nothing changed
 	}
 	t.devices[k] = d
+	if sameForEdge(old, d) {
+		// Only the status (or other metadata) changed, which the edge
+		// does not use: most often the status the edge itself reported.
+		// The node keeps the earlier version, as the hub's desired set
+		// does, so the next manifest diff agrees.
+		return nil
+	}
 	oldNode, newNode := nodeOf(old), nodeOf(d)
 	oldModel, hadModel := modelOf(old)
 	newModel, hasModel := modelOf(d)
@@ -100,6 +107,13 @@ func (t *tracker) upsertDevice(d *v1beta1.Device) []send {
 		out = append(out, t.unref(newNode, oldModel)...)
 	}
 	return out
+}
+
+// sameForEdge reports whether a and b are the same Device with the same
+// spec (metadata.generation, which the apiserver bumps on every spec
+// change of a CRD with a status subresource) on the same node.
+func sameForEdge(a, b *v1beta1.Device) bool {
+	return a != nil && a.UID == b.UID && a.Generation != 0 && a.Generation == b.Generation && nodeOf(a) == nodeOf(b)
 }
 
 // deleteDevice forgets the Device k and returns what to send.

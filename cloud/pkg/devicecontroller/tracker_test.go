@@ -21,6 +21,13 @@ func dev(name, node, model, rv string) *v1beta1.Device {
 	return d
 }
 
+// devGen is dev with a metadata.generation.
+func devGen(name, node, model, rv string, generation int64) *v1beta1.Device {
+	d := dev(name, node, model, rv)
+	d.Generation = generation
+	return d
+}
+
 func model(name, rv string) *v1beta1.DeviceModel {
 	return &v1beta1.DeviceModel{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, ResourceVersion: rv}}
 }
@@ -82,6 +89,14 @@ func TestTracker(t *testing.T) {
 		{"device update", []step{{model: model("m", "1")}, {dev: dev("d", "n1", "m", "2")}},
 			step{dev: dev("d", "n1", "m", "5")},
 			[]string{"update n1/device/d@5"}},
+		{"status written (same generation): nothing", []step{{model: model("m", "1")}, {dev: devGen("d", "n1", "m", "2", 1)}},
+			step{dev: devGen("d", "n1", "m", "3", 1)}, nil},
+		{"spec changed (new generation)", []step{{model: model("m", "1")}, {dev: devGen("d", "n1", "m", "2", 1)}},
+			step{dev: devGen("d", "n1", "m", "3", 2)},
+			[]string{"update n1/device/d@3"}},
+		{"same generation, another node: a move", []step{{model: model("m", "1")}, {dev: devGen("d", "n1", "m", "2", 1)}},
+			step{dev: devGen("d", "n2", "m", "3", 1)},
+			[]string{"delete n1/device/d@", "delete n1/devicemodel/m@", "insert n2/devicemodel/m@1", "insert n2/device/d@3"}},
 		{"resync of the same version: nothing", []step{{model: model("m", "1")}, {dev: dev("d", "n1", "m", "2")}},
 			step{dev: dev("d", "n1", "m", "2")}, nil},
 		{"model update goes to every node using it", []step{{model: model("m", "1")}, {dev: dev("a", "n1", "m", "2")},
