@@ -224,6 +224,9 @@ func (m *Manager) status(ctx context.Context, msg message.Message) error {
 	}
 	msg.Route.Destination = m.opts.Hub
 	kept, err := m.opts.Store.PutStatus(ctx, msg)
+	if err != nil && ctx.Err() != nil {
+		return nil // stopping: the sender reports it again after the restart
+	}
 	if err != nil {
 		// The status still goes up; only its survival of a restart is lost.
 		m.log.Error("status not kept in the local store", "resource", msg.Route.Resource, "err", err)
