@@ -115,6 +115,8 @@ type work struct {
 	deleted *key
 	// retype re-applies a device's Device after its model changed.
 	retype *key
+	// report asks for a device's status to be sent.
+	report *key
 }
 
 // shardKey is the device the work is about ("" for membership/get).
@@ -128,6 +130,8 @@ func (w work) shardKey() string {
 		return w.deleted.String()
 	case w.retype != nil:
 		return w.retype.String()
+	case w.report != nil:
+		return w.report.String()
 	}
 	return ""
 }
@@ -264,13 +268,16 @@ func (in *inbox) model(op message.Operation, res message.Resource, content []byt
 }
 
 // loaded removes the devices the store kept whose Device MetaManager no
-// longer holds.
+// longer holds, and reports the others once: a report made just before
+// edgecore stopped may not have been kept.
 func (in *inbox) loaded() {
 	if in.replayed == nil {
 		return
 	}
 	for _, d := range in.t.reg.all() {
-		if !in.replayed[d.key] {
+		if in.replayed[d.key] {
+			in.pending = append(in.pending, work{report: &d.key})
+		} else {
 			in.pending = append(in.pending, work{deleted: &d.key})
 		}
 	}
@@ -286,6 +293,8 @@ func (t *DeviceTwin) handle(ctx context.Context, w work) {
 		t.applyDevice(ctx, w.dev)
 	case w.deleted != nil:
 		t.deleteDevice(ctx, *w.deleted)
+	case w.report != nil:
+		t.reports.mark(*w.report)
 	case w.retype != nil:
 		if d := t.reg.device(*w.retype); d != nil {
 			d.mu.Lock()

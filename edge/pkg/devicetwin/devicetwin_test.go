@@ -322,6 +322,11 @@ func TestRestartKeepsTwinsAndPrunesDeletedDevices(t *testing.T) {
 	if v := got["twin"].(map[string]any)["temperature"].(map[string]any)["actual"].(map[string]any)["value"]; v != "21.5" {
 		t.Errorf("temperature after restart = %v, want 21.5", v)
 	}
+	// Each device is reported once after the restart, in case its last
+	// report was not kept.
+	h.status("thermo-1", func(r devicemsg.DeviceStatusReport) bool {
+		return len(r.Twins) == 2 && r.Twins[1].Reported.Value == "21.5"
+	})
 }
 
 func TestRecreatedDeviceStartsAfresh(t *testing.T) {

@@ -59,7 +59,9 @@
 // Options.StatusSink (MetaManager) as a status of group devicemsg.Group,
 // resource <ns>/devicestatus/<name>. Status is level-triggered: a device
 // changed many times before its status is sent is sent once, with its
-// latest state. MetaManager keeps the latest per device in SQLite and the
+// latest state; at OpLoaded every device is reported once, since a report
+// made as edgecore stopped may not have been kept. MetaManager keeps the
+// latest per device in SQLite and the
 // hub sends it when the cloud is connected, across restarts too: reports
 // made offline reach the Device's status on reconnection.
 //

@@ -121,7 +121,7 @@ func (h *harness) start(store Store) {
 	if store == nil {
 		store = h.store
 	}
-	h.bus = newFakeBus()
+	h.bus, h.seen = newFakeBus(), nil
 	dt, err := New(Options{
 		Bus: h.bus, Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		NodeName: testNode, EventBus: eventbus.Name, StatusSink: sink, Workers: 4,

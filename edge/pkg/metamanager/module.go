@@ -225,7 +225,7 @@ func (m *Manager) status(ctx context.Context, msg message.Message) error {
 	msg.Route.Destination = m.opts.Hub
 	kept, err := m.opts.Store.PutStatus(ctx, msg)
 	if err != nil && ctx.Err() != nil {
-		return nil // stopping: the sender reports it again after the restart
+		return nil // stopping; the kept status, if any, is older but still sent
 	}
 	if err != nil {
 		// The status still goes up; only its survival of a restart is lost.
