@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,10 +12,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
-	"sigs.k8s.io/yaml"
 
 	"github.com/tether-edge/tether/common/apis/devices/client"
 	"github.com/tether-edge/tether/common/apis/devices/v1beta1"
@@ -356,40 +351,18 @@ func applyManifests(t *testing.T, api *client.Client, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return
-		} else if err != nil {
-			t.Fatalf("%s: %v", file, err)
+	m, err := v1beta1.DecodeManifest(data)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	for _, dm := range m.Models {
+		if _, err := api.DeviceModels(dm.Namespace).Create(ctx, dm, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create DeviceModel %s: %v", dm.Name, err)
 		}
-		if len(bytes.TrimSpace(doc)) == 0 {
-			continue
-		}
-		var head metav1.TypeMeta
-		if err := yaml.Unmarshal(doc, &head); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		switch head.Kind {
-		case v1beta1.DeviceModelKind:
-			var m v1beta1.DeviceModel
-			if err := yaml.UnmarshalStrict(doc, &m); err != nil {
-				t.Fatalf("%s: %v", file, err)
-			}
-			if _, err := api.DeviceModels(m.Namespace).Create(ctx, &m, metav1.CreateOptions{}); err != nil {
-				t.Fatalf("create DeviceModel %s: %v", m.Name, err)
-			}
-		case v1beta1.DeviceKind:
-			var d v1beta1.Device
-			if err := yaml.UnmarshalStrict(doc, &d); err != nil {
-				t.Fatalf("%s: %v", file, err)
-			}
-			if _, err := api.Devices(d.Namespace).Create(ctx, &d, metav1.CreateOptions{}); err != nil {
-				t.Fatalf("create Device %s: %v", d.Name, err)
-			}
-		default:
-			t.Fatalf("%s: unexpected kind %q", file, head.Kind)
+	}
+	for _, d := range m.Devices {
+		if _, err := api.Devices(d.Namespace).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create Device %s: %v", d.Name, err)
 		}
 	}
 }

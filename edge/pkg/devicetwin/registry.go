@@ -18,6 +18,11 @@ type key struct{ Namespace, Name string }
 
 func (k key) String() string { return k.Namespace + "/" + k.Name }
 
+// compare orders keys by namespace, then name.
+func (k key) compare(o key) int {
+	return cmp.Or(cmp.Compare(k.Namespace, o.Namespace), cmp.Compare(k.Name, o.Name))
+}
+
 // device is what the module holds of one device. Its worker writes it;
 // membership answers and the status sender read it.
 type device struct {
@@ -89,9 +94,7 @@ func (r *registry) remove(k key) {
 func (r *registry) all() []*device {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	keys := slices.SortedFunc(maps.Keys(r.devices), func(a, b key) int {
-		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
+	keys := slices.SortedFunc(maps.Keys(r.devices), key.compare)
 	out := make([]*device, len(keys))
 	for i, k := range keys {
 		out[i] = r.devices[k]

@@ -1,7 +1,6 @@
 package devicetwin
 
 import (
-	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -51,9 +50,7 @@ func (r *reporter) forget(k key) {
 func (r *reporter) take() []key {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	keys := slices.SortedFunc(maps.Keys(r.dirty), func(a, b key) int {
-		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
+	keys := slices.SortedFunc(maps.Keys(r.dirty), key.compare)
 	clear(r.dirty)
 	return keys
 }

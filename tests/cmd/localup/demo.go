@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
-	"sigs.k8s.io/yaml"
 
 	"github.com/tether-edge/tether/common/apis/devices/client"
 	"github.com/tether-edge/tether/common/apis/devices/v1beta1"
@@ -28,40 +23,16 @@ var demoManifest []byte
 
 // demoObjects decodes demoManifest, its Device served by node.
 func demoObjects(node string) (*v1beta1.DeviceModel, *v1beta1.Device, error) {
-	var model *v1beta1.DeviceModel
-	var dev *v1beta1.Device
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(demoManifest)))
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("demo manifest: %w", err)
-		}
-		var meta metav1.TypeMeta
-		if err := yaml.Unmarshal(doc, &meta); err != nil {
-			return nil, nil, fmt.Errorf("demo manifest: %w", err)
-		}
-		switch meta.Kind {
-		case "DeviceModel":
-			model = new(v1beta1.DeviceModel)
-			err = yaml.UnmarshalStrict(doc, model)
-		case "Device":
-			dev = new(v1beta1.Device)
-			err = yaml.UnmarshalStrict(doc, dev)
-		default:
-			err = fmt.Errorf("unexpected kind %q", meta.Kind)
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("demo manifest: %w", err)
-		}
+	m, err := v1beta1.DecodeManifest(demoManifest)
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo manifest: %w", err)
 	}
-	if model == nil || dev == nil {
-		return nil, nil, errors.New("demo manifest: want a DeviceModel and a Device")
+	if len(m.Models) != 1 || len(m.Devices) != 1 {
+		return nil, nil, errors.New("demo manifest: want one DeviceModel and one Device")
 	}
+	dev := m.Devices[0]
 	dev.Spec.NodeName = node
-	return model, dev, nil
+	return m.Models[0], dev, nil
 }
 
 // applyDemo creates the demo DeviceModel and Device, or updates them to

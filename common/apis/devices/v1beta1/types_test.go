@@ -1,15 +1,12 @@
 package v1beta1
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"os"
 	"reflect"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
 
@@ -21,21 +18,9 @@ func manifests(t *testing.T, name string) [][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := utilyaml.NewYAMLReader(bufioReader(data))
-	var docs [][]byte
-	for {
-		doc, err := r.Read()
-		if err != nil {
-			break
-		}
-		if len(bytes.TrimSpace(doc)) == 0 {
-			continue
-		}
-		j, err := yaml.YAMLToJSON(doc)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		docs = append(docs, j)
+	docs, err := SplitManifest(data)
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("%s: %d documents, %v", name, len(docs), err)
 	}
 	return docs
 }
@@ -223,5 +208,3 @@ func TestAddToScheme(t *testing.T) {
 		t.Errorf("GVRs %v %v", DevicesGVR, DeviceModelsGVR)
 	}
 }
-
-func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
