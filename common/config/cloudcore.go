@@ -16,6 +16,8 @@ type CloudCore struct {
 	CloudHub CloudHub `json:"cloudHub"`
 	// DeviceController defaults to enabled.
 	DeviceController DeviceController `json:"deviceController"`
+	// CloudStream defaults to enabled.
+	CloudStream CloudStream `json:"cloudStream"`
 }
 
 // DeviceController configures the module that sends each node its Devices
@@ -38,6 +40,7 @@ func DefaultCloudCore() *CloudCore {
 		KubeAPI:          defaultKubeAPI(),
 		CloudHub:         defaultCloudHub(),
 		DeviceController: DeviceController{Enable: true},
+		CloudStream:      defaultCloudStream(),
 	}
 }
 
@@ -58,6 +61,7 @@ func (c *CloudCore) Validate() error {
 	errs = append(errs, c.Health.validate(field.NewPath("health"))...)
 	errs = append(errs, c.KubeAPI.validate(field.NewPath("kubeAPI"))...)
 	errs = append(errs, c.CloudHub.validate(field.NewPath("cloudHub"))...)
+	errs = append(errs, c.CloudStream.validate(field.NewPath("cloudStream"), c.CloudHub)...)
 	return errs.ToAggregate()
 }
 

@@ -23,6 +23,7 @@ type EdgeCore struct {
 	NodeStatus  NodeStatus  `json:"nodeStatus"`
 	Edged       Edged       `json:"edged"`
 	EventBus    EventBus    `json:"eventBus"`
+	EdgeStream  EdgeStream  `json:"edgeStream"`
 }
 
 // DefaultEdgeCore returns edgecore's full default configuration.
@@ -39,6 +40,7 @@ func DefaultEdgeCore() *EdgeCore {
 		NodeStatus:  defaultNodeStatus(),
 		Edged:       defaultEdged(),
 		EventBus:    defaultEventBus(strings.ToLower(host)),
+		EdgeStream:  defaultEdgeStream(),
 	}
 }
 
@@ -65,6 +67,7 @@ func (c *EdgeCore) Validate() error {
 	errs = append(errs, c.NodeStatus.validate(field.NewPath("nodeStatus"))...)
 	errs = append(errs, c.Edged.validate(field.NewPath("edged"))...)
 	errs = append(errs, c.EventBus.validate(field.NewPath("eventBus"))...)
+	errs = append(errs, c.EdgeStream.validate(field.NewPath("edgeStream"))...)
 	return errs.ToAggregate()
 }
 

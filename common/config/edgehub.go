@@ -16,10 +16,12 @@ const (
 
 // HubPorts are cloudcore's ports.
 type HubPorts struct {
-	// WebSocket default 10000, QUIC default 10001, HTTPS (join) default 10002.
+	// WebSocket default 10000, QUIC default 10001, HTTPS (join) default
+	// 10002, Stream (the stream tunnel, for logs and exec) default 10004.
 	WebSocket int `json:"websocket"`
 	QUIC      int `json:"quic"`
 	HTTPS     int `json:"https"`
+	Stream    int `json:"stream"`
 }
 
 // EdgeHub configures the edge's end of the tunnel.
@@ -56,7 +58,7 @@ type EdgeHub struct {
 func defaultEdgeHub() EdgeHub {
 	return EdgeHub{
 		Server:           "127.0.0.1",
-		Ports:            HubPorts{WebSocket: 10000, QUIC: 10001, HTTPS: 10002},
+		Ports:            HubPorts{WebSocket: 10000, QUIC: 10001, HTTPS: 10002, Stream: 10004},
 		Transport:        TransportWebSocket,
 		PKIDir:           "/var/lib/tether/pki",
 		KeepalivePeriod:  Duration{15 * time.Second},
@@ -74,7 +76,7 @@ func (h EdgeHub) validate(p *field.Path) field.ErrorList {
 	if net.ParseIP(h.Server) == nil && len(validation.IsDNS1123Subdomain(h.Server)) > 0 {
 		errs = append(errs, field.Invalid(p.Child("server"), h.Server, "must be an IP address or a DNS name"))
 	}
-	for name, port := range map[string]int{"websocket": h.Ports.WebSocket, "quic": h.Ports.QUIC, "https": h.Ports.HTTPS} {
+	for name, port := range map[string]int{"websocket": h.Ports.WebSocket, "quic": h.Ports.QUIC, "https": h.Ports.HTTPS, "stream": h.Ports.Stream} {
 		if port < 1 || port > 65535 {
 			errs = append(errs, field.Invalid(p.Child("ports", name), port, "must be from 1 to 65535"))
 		}
