@@ -24,6 +24,8 @@ const nodeRoleAgent = "node-role.kubernetes.io/agent"
 // rest alone. It answers the resulting Node.
 func (u *upstream) register(ctx context.Context, name string, sent *corev1.Node) ([]byte, error) {
 	nodes := u.opts.Client.CoreV1().Nodes()
+	sent = sent.DeepCopy()
+	sent.Status = redirectKubelet(sent.Status, u.opts.KubeletEndpoint)
 	want := nodeToRegister(name, sent)
 	got, err := nodes.Create(ctx, want, metav1.CreateOptions{})
 	if err == nil {
@@ -97,7 +99,7 @@ func (u *upstream) patchNodeStatus(ctx context.Context, name string, reported co
 		u.logNodeStatusError(name, err)
 		return
 	}
-	patch, err := nodeStatusPatch(old, reported)
+	patch, err := nodeStatusPatch(old, redirectKubelet(reported, u.opts.KubeletEndpoint))
 	if err != nil {
 		u.log.Error("node status patch not computed", "node", name, "err", err)
 		return
@@ -231,4 +233,35 @@ func withResources(have, set corev1.ResourceList) corev1.ResourceList {
 		out[k] = v.DeepCopy()
 	}
 	return out
+}
+
+// KubeletEndpoint is an address and port where kube-apiserver reaches an
+// edge node's kubelet.
+type KubeletEndpoint struct {
+	Address string // an IP address
+	Port    int32
+}
+
+// redirectKubelet returns st with ep as its kubelet: ep's address is the
+// only InternalIP and ep's port the kubelet port, so kube-apiserver takes
+// it for the node's address whatever its --kubelet-preferred-address-types
+// order. The edge's own IP addresses stay, as ExternalIP; its host name
+// goes, since the apiserver would prefer it by default. A zero ep returns
+// st unchanged.
+func redirectKubelet(st corev1.NodeStatus, ep KubeletEndpoint) corev1.NodeStatus {
+	if ep.Address == "" {
+		return st
+	}
+	addrs := []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ep.Address}}
+	seen := map[string]bool{ep.Address: true}
+	for _, a := range st.Addresses {
+		own := a.Type == corev1.NodeInternalIP || a.Type == corev1.NodeExternalIP
+		if own && !seen[a.Address] {
+			seen[a.Address] = true
+			addrs = append(addrs, corev1.NodeAddress{Type: corev1.NodeExternalIP, Address: a.Address})
+		}
+	}
+	st.Addresses = addrs
+	st.DaemonEndpoints.KubeletEndpoint.Port = ep.Port
+	return st
 }

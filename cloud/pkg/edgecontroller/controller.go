@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -34,6 +35,11 @@ type Options struct {
 	// Hub is the module desired-set changes are sent to; required
 	// (cloudhub.Name in cloudcore).
 	Hub string
+	// KubeletEndpoint, when its Address is set, is where kube-apiserver
+	// is to reach every edge node's kubelet (CloudStream): the Node status
+	// an edge reports is written with it (see redirectKubelet). Zero
+	// writes the edge's own addresses and port.
+	KubeletEndpoint KubeletEndpoint
 	// Workers is how many goroutines apply upstream messages; messages of
 	// one node are applied in order by one of them. 0 means 16.
 	Workers int
@@ -46,6 +52,9 @@ type Options struct {
 func (o *Options) validate() error {
 	if o.Bus == nil || o.Client == nil || o.Logger == nil || o.Hub == "" {
 		return errors.New("edgecontroller: Bus, Client, Logger and Hub are required")
+	}
+	if o.KubeletEndpoint.Address != "" && (net.ParseIP(o.KubeletEndpoint.Address) == nil || o.KubeletEndpoint.Port < 1 || o.KubeletEndpoint.Port > 65535) {
+		return fmt.Errorf("edgecontroller: KubeletEndpoint %s:%d: want an IP address and a port", o.KubeletEndpoint.Address, o.KubeletEndpoint.Port)
 	}
 	if o.Workers < 0 {
 		return fmt.Errorf("edgecontroller: Workers %d is negative", o.Workers)
