@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-scheduler and kube-controller-manager from the
-# Kubernetes Go module at $K8S_VERSION into $K8S_BIN, unless already there.
+# Builds kube-apiserver, kube-scheduler, kube-controller-manager and kubectl
+# from the Kubernetes Go module at $K8S_VERSION into $K8S_BIN: only those not
+# already there. kubectl is built rather than taken from the machine so the
+# tests drive the control plane with the client of its own version.
 #
 # No package ships them and nothing may be downloaded but Go modules, so we
 # build from the module zip. Its go.mod points every k8s.io/* staging module at
@@ -8,11 +10,13 @@
 # the published staging modules (v0.X.Y for v1.X.Y) instead.
 . "$(dirname "$0")/lib.sh"
 
-bins=(kube-apiserver kube-scheduler kube-controller-manager)
+bins=(kube-apiserver kube-scheduler kube-controller-manager kubectl)
 
 build() {
-  have_all "$K8S_BIN" "${bins[@]}" && { log "kubernetes $K8S_VERSION binaries cached in $K8S_BIN"; return; }
-  log "building kubernetes $K8S_VERSION (${bins[*]}); about 15 minutes on 2 cores when cold"
+  local missing=() b
+  for b in "${bins[@]}"; do have_all "$K8S_BIN" "$b" || missing+=("$b"); done
+  ((${#missing[@]})) || { log "kubernetes $K8S_VERSION binaries cached in $K8S_BIN"; return; }
+  log "building kubernetes $K8S_VERSION (${missing[*]}); about 15 minutes on 2 cores when cold"
   local src staging
   src=$(GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
@@ -33,13 +37,14 @@ build() {
     local pkg=k8s.io/component-base/version
     local ldflags="-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1"
     ldflags+=" -X $pkg.gitMinor=$(cut -d. -f2 <<<"$K8S_VERSION") -X $pkg.gitTreeState=clean"
+    rm -rf "$K8S_BIN.tmp"
     mkdir -p "$K8S_BIN.tmp"
-    go build -ldflags "$ldflags" -o "$K8S_BIN.tmp/" "${bins[@]/#/./cmd/}"
+    go build -ldflags "$ldflags" -o "$K8S_BIN.tmp/" "${missing[@]/#/./cmd/}"
   )
-  rm -rf "$K8S_BIN"
-  mkdir -p "$(dirname "$K8S_BIN")"
-  mv "$K8S_BIN.tmp" "$K8S_BIN"
-  log "built ${bins[*]} into $K8S_BIN"
+  mkdir -p "$K8S_BIN"
+  for b in "${missing[@]}"; do mv "$K8S_BIN.tmp/$b" "$K8S_BIN/$b"; done
+  rm -rf "$K8S_BIN.tmp"
+  log "built ${missing[*]} into $K8S_BIN"
 }
 
 with_lock "$TETHER_CACHE/kubernetes.lock" build

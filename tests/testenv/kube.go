@@ -83,6 +83,8 @@ type Kube struct {
 	EtcdURL string
 	// Dir holds the generated files (certificates, keys, kubeconfig).
 	Dir string
+	// KubectlPath is kubectl of the control plane's version (Paths.KubeBin).
+	KubectlPath string
 	// Etcd, APIServer, Scheduler and ControllerManager are the processes;
 	// Scheduler and ControllerManager are nil unless requested.
 	Etcd, APIServer, Scheduler, ControllerManager *Process
@@ -99,10 +101,10 @@ func StartKube(t T, opts KubeOptions) *Kube {
 	paths := opts.Paths.withDefaults()
 	// Check every binary before starting any.
 	requireFile(t, "etcd (Debian package etcd-server)", filepath.Join(paths.SystemBin, "etcd"))
-	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
+	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"} {
 		requireFile(t, b, filepath.Join(paths.KubeBin, b))
 	}
-	k := &Kube{Dir: t.TempDir(), Token: randomHex(t, 16), CA: opts.CA}
+	k := &Kube{Dir: t.TempDir(), Token: randomHex(t, 16), CA: opts.CA, KubectlPath: filepath.Join(paths.KubeBin, "kubectl")}
 	k.Etcd, k.EtcdURL = startEtcd(t, paths)
 	k.startAPIServer(t, paths, opts.APIServerArgs)
 	// Start both before waiting for either: they get ready in parallel.

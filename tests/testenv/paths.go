@@ -33,7 +33,8 @@ const depsHint = "run build/test-deps.sh (make test does)"
 type Paths struct {
 	// Cache is the build cache: $TETHER_CACHE, else ~/.cache/tether.
 	Cache string
-	// KubeBin holds kube-apiserver, kube-scheduler and kube-controller-manager:
+	// KubeBin holds kube-apiserver, kube-scheduler, kube-controller-manager
+	// and kubectl:
 	// Cache/kubernetes/<K8sVersion>/bin (build/kube-binaries.sh).
 	KubeBin string
 	// ContainerdBin holds containerd 2.4, containerd-shim-runc-v2 and ctr:

@@ -35,6 +35,10 @@ type Cloudcore struct {
 	Health string
 	// WebSocketPort, QUICPort and HTTPSPort are on 127.0.0.1.
 	WebSocketPort, QUICPort, HTTPSPort int
+	// StreamPort is CloudStream's stream server (what kube-apiserver
+	// reaches as every edge node's kubelet) and TunnelPort its stream
+	// tunnel server, both on 127.0.0.1.
+	StreamPort, TunnelPort int
 	// ConfigPath is cloudcore's config file.
 	ConfigPath string
 	kube       *Kube
@@ -48,14 +52,15 @@ type Cloudcore struct {
 func StartCloudcore(t T, o CloudcoreOptions) *Cloudcore {
 	t.Helper()
 	o.Kube.InstallCRDs(t, DeviceCRDs()...)
-	ports := FreePorts(t, 4)
+	ports := FreePorts(t, 6)
 	if o.Health == "" {
 		o.Health = fmt.Sprintf("127.0.0.1:%d", ports[3])
 	}
 	if o.KeepalivePeriod == 0 {
 		o.KeepalivePeriod = 2 * time.Second
 	}
-	c := &Cloudcore{Health: "http://" + o.Health, WebSocketPort: ports[0], QUICPort: ports[1], HTTPSPort: ports[2], kube: o.Kube}
+	c := &Cloudcore{Health: "http://" + o.Health, WebSocketPort: ports[0], QUICPort: ports[1], HTTPSPort: ports[2],
+		StreamPort: ports[4], TunnelPort: ports[5], kube: o.Kube}
 	cfg := writeTempConfig(t, "cloudcore.yaml", fmt.Sprintf(`apiVersion: config.tether.io/v1alpha1
 kind: CloudCore
 health: {address: %q}
@@ -66,7 +71,12 @@ cloudHub:
   quic: {enable: true, address: "127.0.0.1:%d"}
   https: {enable: true, address: "127.0.0.1:%d"}
   keepalivePeriod: %s
-`, o.Health, o.Kube.Kubeconfig, TetherNamespace, c.WebSocketPort, c.QUICPort, c.HTTPSPort, o.KeepalivePeriod))
+cloudStream:
+  streamAddress: "127.0.0.1:%d"
+  tunnelAddress: "127.0.0.1:%d"
+  nodeAddress: 127.0.0.1
+`, o.Health, o.Kube.Kubeconfig, TetherNamespace, c.WebSocketPort, c.QUICPort, c.HTTPSPort, o.KeepalivePeriod,
+		c.StreamPort, c.TunnelPort))
 	c.ConfigPath = cfg
 	c.command = Command{Name: "cloudcore", Path: filepath.Join(o.Bin, "cloudcore"), Args: []string{"--config", cfg}}
 	c.Restart(t)
@@ -121,6 +131,10 @@ type EdgecoreOptions struct {
 	PKIDir string
 	// Transport is websocket (default) or quic.
 	Transport string
+	// TunnelPort is the port on 127.0.0.1 edgecore dials for the stream
+	// tunnel; zero means Cloud.TunnelPort (set it to a TCPProxy's port to
+	// cut the tunnel).
+	TunnelPort int
 	// Health is the health endpoint's host:port; empty picks a free port.
 	Health string
 	// DBPath is the local store's file; empty means a new temp folder's
@@ -161,6 +175,9 @@ type Edgecore struct {
 	// MQTTListen is the embedded broker's host:port; empty with
 	// ExternalMQTT.
 	MQTTListen string
+	// StreamAddress is the local kubelet-style server's host:port (logs,
+	// exec), on loopback; empty when Edged does not run.
+	StreamAddress string
 }
 
 // PodLogsDir is where Edged keeps container logs.
@@ -208,6 +225,17 @@ func eventBusConfig(t T, o *EdgecoreOptions) (section, broker string) {
 	return fmt.Sprintf("eventBus:\n  mode: embedded\n  embedded: {listen: %q}\n", o.MQTTListen), "tcp://" + o.MQTTListen
 }
 
+// edgeStreamConfig is the edgeStream section of a test edgecore's config
+// and its local server's address: a free loopback port, so parallel
+// edgecores do not collide on 10350.
+func edgeStreamConfig(t T, o *EdgecoreOptions) (section, addr string) {
+	if o.Containerd == nil {
+		return "", ""
+	}
+	addr = fmt.Sprintf("127.0.0.1:%d", FreePorts(t, 1)[0])
+	return fmt.Sprintf("edgeStream: {address: %q}\n", addr), addr
+}
+
 // StartEdgecore runs edgecore against o.Cloud and waits until it is ready
 // (its modules run; it may not have reached the cloud yet). Its EventBus
 // serves MQTT at Edgecore.MQTT (see EdgecoreOptions.ExternalMQTT).
@@ -222,10 +250,14 @@ func StartEdgecore(t T, o EdgecoreOptions) *Edgecore {
 	if o.Transport == "" {
 		o.Transport = "websocket"
 	}
+	if o.TunnelPort == 0 {
+		o.TunnelPort = o.Cloud.TunnelPort
+	}
 	if o.DBPath == "" {
 		o.DBPath = filepath.Join(t.TempDir(), "edgecore.db")
 	}
 	eventBus, broker := eventBusConfig(t, &o)
+	stream, streamAddr := edgeStreamConfig(t, &o)
 	cfg := writeTempConfig(t, "edgecore.yaml", fmt.Sprintf(`apiVersion: config.tether.io/v1alpha1
 kind: EdgeCore
 nodeName: %s
@@ -233,7 +265,7 @@ health: {address: %q}
 edgeHub:
   server: 127.0.0.1
   transport: %s
-  ports: {websocket: %d, quic: %d, https: %d}
+  ports: {websocket: %d, quic: %d, https: %d, stream: %d}
   token: %q
   pkiDir: %q
   keepalivePeriod: 2s
@@ -241,10 +273,11 @@ edgeHub:
   reconnectMax: 2s
 metaManager: {dbPath: %q}
 nodeStatus: {updatePeriod: 1s, leaseDuration: 4s}
-`, o.NodeName, o.Health, o.Transport, o.Cloud.WebSocketPort, o.Cloud.QUICPort, o.Cloud.HTTPSPort, o.Token, o.PKIDir, o.DBPath)+edgedConfig(t, &o)+eventBus)
+`, o.NodeName, o.Health, o.Transport, o.Cloud.WebSocketPort, o.Cloud.QUICPort, o.Cloud.HTTPSPort, o.TunnelPort,
+		o.Token, o.PKIDir, o.DBPath)+edgedConfig(t, &o)+eventBus+stream)
 	p := StartProcess(t, Command{Name: "edgecore-" + o.NodeName, Path: filepath.Join(o.Bin, "edgecore"), Args: []string{"--config", cfg}})
 	e := &Edgecore{Process: p, Health: "http://" + o.Health, PKIDir: o.PKIDir, DBPath: o.DBPath, ConfigPath: cfg, EdgedDir: o.EdgedDir,
-		MQTT: broker, MQTTListen: o.MQTTListen}
+		MQTT: broker, MQTTListen: o.MQTTListen, StreamAddress: streamAddr}
 	WaitHTTPReady(t, p, e.Health+"/readyz")
 	return e
 }
