@@ -1,0 +1,291 @@
+package cloudstream
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tether-edge/tether/common/streamtunnel"
+)
+
+// Name is the module's name (and group) on the bus.
+const Name = "cloudstream"
+
+// Stream server timeouts. There is no read or write timeout: a followed log
+// or an exec session lasts as long as the user wants.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	// shutdownGrace is how long Start's stop waits for requests to end
+	// before closing their connections.
+	shutdownGrace = 2 * time.Second
+)
+
+// Options configure a Module.
+type Options struct {
+	// StreamAddress is host:port of the stream server kube-apiserver
+	// connects to. Required (cloudcore's default is ":10003").
+	StreamAddress string
+	// TunnelAddress is host:port of the tunnel server edges dial.
+	// Required (cloudcore's default is ":10004").
+	TunnelAddress string
+	// ServerCert is cloudcore's serving certificate (signed by the Tether
+	// CA), with its key, served on both ports. Required.
+	ServerCert tls.Certificate
+	// NodeCAs verify edge node certificates on the tunnel port (the Tether
+	// CA). Required.
+	NodeCAs *x509.CertPool
+	// KubeletClientCAs verify kube-apiserver's kubelet client certificate
+	// on the stream port (see LoadKubeletClientCAs). Required.
+	KubeletClientCAs *x509.CertPool
+	// Pods finds a pod's node for each request (PodsFromClient). Required.
+	Pods Pods
+	// KeepalivePeriod is how often the tunnel pings the edge; a tunnel
+	// whose ping is unanswered for min(KeepalivePeriod, 10s) more is
+	// dropped. Required > 0 (cloudcore passes cloudHub.keepalivePeriod).
+	KeepalivePeriod time.Duration
+	// Logger is required.
+	Logger *slog.Logger
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.StreamAddress == "" || o.TunnelAddress == "" {
+		errs = append(errs, errors.New("StreamAddress and TunnelAddress are required"))
+	}
+	if len(o.ServerCert.Certificate) == 0 || o.ServerCert.PrivateKey == nil {
+		errs = append(errs, errors.New("ServerCert with its private key is required"))
+	}
+	if o.NodeCAs == nil || o.KubeletClientCAs == nil {
+		errs = append(errs, errors.New("NodeCAs and KubeletClientCAs are required"))
+	}
+	if o.Pods == nil || o.Logger == nil {
+		errs = append(errs, errors.New("Pods and Logger are required"))
+	}
+	if o.KeepalivePeriod <= 0 {
+		errs = append(errs, fmt.Errorf("KeepalivePeriod %v must be positive", o.KeepalivePeriod))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("cloudstream: %w", err)
+	}
+	return nil
+}
+
+// Module is the CloudStream module.
+type Module struct {
+	opts    Options
+	log     *slog.Logger
+	tunnels *tunnels
+	handler http.Handler
+
+	// mu guards the listeners: bound by New and by each Start, closed and
+	// set to nil when Start returns.
+	mu     sync.Mutex
+	stream net.Listener
+	tunnel net.Listener
+}
+
+// New validates o and binds both listeners, so that an address in use is
+// reported before anything starts.
+func New(o Options) (*Module, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	log := o.Logger.With("module", Name)
+	m := &Module{opts: o, log: log, tunnels: newTunnels(log)}
+	m.handler = newStreamHandler(o.Pods, m.tunnels, log)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.bindLocked(); err != nil {
+		return nil, err
+	}
+	// A restarted Start binds the ports bound now, even when asked for
+	// port 0.
+	m.opts.StreamAddress = m.stream.Addr().String()
+	m.opts.TunnelAddress = m.tunnel.Addr().String()
+	return m, nil
+}
+
+// bindLocked binds whichever listener is not bound.
+func (m *Module) bindLocked() error {
+	if m.stream == nil {
+		ln, err := net.Listen("tcp", m.opts.StreamAddress)
+		if err != nil {
+			return fmt.Errorf("cloudstream: listen stream server: %w", err)
+		}
+		m.stream = ln
+	}
+	if m.tunnel == nil {
+		ln, err := net.Listen("tcp", m.opts.TunnelAddress)
+		if err != nil {
+			return fmt.Errorf("cloudstream: listen tunnel server: %w", err)
+		}
+		m.tunnel = ln
+	}
+	return nil
+}
+
+// Name implements beehive.Module.
+func (m *Module) Name() string { return Name }
+
+// Group implements beehive.Module.
+func (m *Module) Group() string { return Name }
+
+// StreamAddr is the stream server's bound address; nil between a Start
+// that returned and the next.
+func (m *Module) StreamAddr() net.Addr { return m.addr(&m.stream) }
+
+// TunnelAddr is the tunnel server's bound address; nil between a Start
+// that returned and the next.
+func (m *Module) TunnelAddr() net.Addr { return m.addr(&m.tunnel) }
+
+func (m *Module) addr(ln *net.Listener) net.Addr {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if *ln == nil {
+		return nil
+	}
+	return (*ln).Addr()
+}
+
+// Connected lists the nodes that have a stream tunnel.
+func (m *Module) Connected() []string { return m.tunnels.nodes() }
+
+// Start serves both ports until ctx ends, then closes the listeners and
+// every session and returns once the requests in flight have ended.
+func (m *Module) Start(ctx context.Context) error {
+	m.mu.Lock()
+	if err := m.bindLocked(); err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	stream, tunnel := m.stream, m.tunnel
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		_ = m.stream.Close()
+		_ = m.tunnel.Close()
+		m.stream, m.tunnel = nil, nil
+		m.mu.Unlock()
+	}()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return streamtunnel.Serve(gctx, tunnel, streamtunnel.ServerOptions{
+			TLS:             m.tunnelTLS(),
+			Admit:           admitNode,
+			Handle:          m.tunnels.handle,
+			Logger:          m.log,
+			KeepalivePeriod: m.opts.KeepalivePeriod,
+		})
+	})
+	g.Go(func() error { return m.serveStreams(gctx, stream) })
+	m.log.Info("serving streams", "stream", stream.Addr().String(), "tunnel", tunnel.Addr().String())
+	err := g.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// serveStreams runs the stream server on ln until ctx ends, then shuts it
+// down: requests in flight get shutdownGrace (the tunnels are closing
+// meanwhile, which ends them), then their connections are closed, and
+// serveStreams returns once every handler has.
+func (m *Module) serveStreams(ctx context.Context, ln net.Listener) error {
+	var handlers inFlight
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !handlers.begin() {
+				http.Error(w, "cloudcore is stopping", http.StatusServiceUnavailable)
+				return
+			}
+			defer handlers.done()
+			m.handler.ServeHTTP(w, r)
+		}),
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		// HTTP/1.1 only: upgrades (SPDY) need it.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		ErrorLog:     slog.NewLogLogger(m.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(tls.NewListener(ln, m.streamTLS())) }()
+	var err error
+	select {
+	case err = <-errc:
+		err = fmt.Errorf("cloudstream: serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		if srv.Shutdown(sctx) != nil {
+			_ = srv.Close()
+		}
+		cancel()
+		<-errc
+	}
+	// Hijacked (upgraded) connections are not tracked by the server; their
+	// handlers end when their stream does, and the tunnels are closing.
+	handlers.stopAndWait()
+	return err
+}
+
+// inFlight counts the stream server's running handlers, so that Start
+// returns only after the last one.
+type inFlight struct {
+	// mu guards stopping and the Adds to wg: no handler begins once
+	// stopping is set, so Wait never races an Add.
+	mu       sync.Mutex
+	stopping bool
+	wg       sync.WaitGroup
+}
+
+// begin counts a handler in, or reports that the server is stopping.
+func (f *inFlight) begin() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopping {
+		return false
+	}
+	f.wg.Add(1)
+	return true
+}
+
+func (f *inFlight) done() { f.wg.Done() }
+
+// stopAndWait refuses new handlers and waits for the running ones.
+func (f *inFlight) stopAndWait() {
+	f.mu.Lock()
+	f.stopping = true
+	f.mu.Unlock()
+	f.wg.Wait()
+}
+
+func (m *Module) tunnelTLS() *tls.Config {
+	return &tls.Config{
+		Certificates: []tls.Certificate{m.opts.ServerCert},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    m.opts.NodeCAs,
+		MinVersion:   tls.VersionTLS13,
+	}
+}
+
+// streamTLS: kube-apiserver's Go TLS client, TLS 1.2 or later; the client
+// certificate must be for client authentication (Go's default check).
+func (m *Module) streamTLS() *tls.Config {
+	return &tls.Config{
+		Certificates: []tls.Certificate{m.opts.ServerCert},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    m.opts.KubeletClientCAs,
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"http/1.1"},
+	}
+}

@@ -1,0 +1,53 @@
+// Package cloudstream is cloudcore's CloudStream module: it lets
+// kube-apiserver reach an edge node's kubelet-style server (kubectl logs,
+// exec, attach, port-forward) through the node's stream tunnel.
+//
+// # Two ports
+//
+// The tunnel server (default :10004) accepts each edge's stream tunnel
+// (common/streamtunnel): mutual TLS 1.3 with a node certificate signed by
+// Options.NodeCAs; the node is certs.NodeName of that certificate, never
+// anything the edge says. One session per node: a new session for a node
+// replaces (closes) the one before.
+//
+// The stream server (default :10003) is where kube-apiserver connects when
+// it talks to an edge node's "kubelet" (cloudcore writes its own address
+// and this port on edge Nodes). It serves HTTPS (TLS 1.2 or later, HTTP/1.1
+// only) and requires a client certificate for client authentication
+// verified by Options.KubeletClientCAs: the apiserver's
+// --kubelet-client-certificate. Anyone else fails the TLS handshake; in
+// particular a node certificate is refused unless the two CAs are the same.
+//
+// # Requests
+//
+// The stream server answers the kubelet's paths:
+//
+//	/containerLogs/{namespace}/{pod}/{container}
+//	/exec/{namespace}/{pod}[/{uid}]/{container}
+//	/attach/{namespace}/{pod}[/{uid}]/{container}
+//	/portForward/{namespace}/{pod}[/{uid}]
+//
+// and 404 to anything else. A request is routed by the pod's node, which
+// Options.Pods reads from the cluster for every request (these requests
+// are rare and human-driven, so a fresh GET costs nothing that matters and
+// never routes by stale data): 404 when the pod does not exist, 503 when
+// its node has no tunnel, else the request goes unchanged (path, query,
+// headers, body) to the edge over a new stream of the node's session, and
+// the edge's answer comes back unchanged, flushed as it arrives. Upgrades
+// (101 Switching Protocols, SPDY for exec, attach and port-forward) pass
+// through, bytes both ways. 502 when the edge cannot be reached.
+//
+// Each request has its own stream, so a slow reader stalls only its own
+// request (yamux flow control). When a tunnel is lost (closed, or its
+// keepalive unanswered for a keepalive period plus the write timeout),
+// every request on it ends with an error: a streamed response is cut
+// without its terminating chunk, an upgraded connection is closed.
+//
+// # Lifetime
+//
+// New validates the options and binds both listeners, so a port in use is
+// reported before anything starts. Start serves until its ctx ends, then
+// closes both listeners and every session, ends the requests in flight and
+// returns once they have; a later Start binds the same addresses again.
+// The module takes no bus messages.
+package cloudstream

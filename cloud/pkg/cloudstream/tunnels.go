@@ -1,0 +1,137 @@
+package cloudstream
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/tether-edge/tether/common/certs"
+)
+
+// ErrNoTunnel is wrapped by the error of a dial to a node without a stream
+// tunnel.
+var ErrNoTunnel = errors.New("no stream tunnel")
+
+// errTunnelLost replaces the io.EOF a stream reads when its session has
+// ended, so that a cut response is an error and not a clean end.
+var errTunnelLost = errors.New("stream tunnel lost")
+
+// admitNode names the node of a verified client certificate.
+func admitNode(peer *x509.Certificate) (string, error) {
+	return certs.NodeName(peer)
+}
+
+// tunnels holds each connected node's session.
+type tunnels struct {
+	log *slog.Logger
+
+	// mu guards sessions.
+	mu       sync.Mutex
+	sessions map[string]*yamux.Session
+}
+
+func newTunnels(log *slog.Logger) *tunnels {
+	return &tunnels{log: log, sessions: make(map[string]*yamux.Session)}
+}
+
+// handle is streamtunnel's Handle: it registers s as node's session,
+// closing the one it replaces, and holds it until it ends or ctx does.
+func (t *tunnels) handle(ctx context.Context, node string, s *yamux.Session) {
+	t.mu.Lock()
+	old := t.sessions[node]
+	t.sessions[node] = s
+	t.mu.Unlock()
+	if old != nil {
+		_ = old.Close()
+		t.log.Info("stream tunnel replaced by a new one", "node", node)
+	}
+	t.log.Info("stream tunnel connected", "node", node, "remote", s.RemoteAddr())
+	select {
+	case <-s.CloseChan():
+	case <-ctx.Done():
+	}
+	t.mu.Lock()
+	if t.sessions[node] == s {
+		delete(t.sessions, node)
+	}
+	t.mu.Unlock()
+	t.log.Info("stream tunnel disconnected", "node", node)
+}
+
+// session returns node's session, or nil.
+func (t *tunnels) session(node string) *yamux.Session {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sessions[node]
+}
+
+// nodes lists the connected nodes, sorted.
+func (t *tunnels) nodes() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.sessions))
+	for n := range t.sessions {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// dial opens a new stream to node, giving up when ctx ends. Opening waits
+// only when many stream opens are unanswered, and for at most the
+// session's write and stream-open timeouts.
+func (t *tunnels) dial(ctx context.Context, node string) (net.Conn, error) {
+	s := t.session(node)
+	if s == nil {
+		return nil, fmt.Errorf("node %s: %w", node, ErrNoTunnel)
+	}
+	type opened struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan opened, 1)
+	// The goroutine ends with Open, which returns at the latest when the
+	// session closes.
+	go func() {
+		c, err := s.Open()
+		ch <- opened{c, err}
+	}()
+	select {
+	case o := <-ch:
+		if o.err != nil {
+			return nil, fmt.Errorf("node %s: open a stream: %w", node, o.err)
+		}
+		return &tunnelConn{Conn: o.c, session: s}, nil
+	case <-ctx.Done():
+		go func() {
+			if o := <-ch; o.c != nil {
+				_ = o.c.Close()
+			}
+		}()
+		return nil, fmt.Errorf("node %s: open a stream: %w", node, ctx.Err())
+	}
+}
+
+// tunnelConn is a stream whose reads fail, rather than end, once its
+// session has ended: yamux gives io.EOF to the streams of a closed
+// session, which would let a response cut by a lost tunnel look complete.
+type tunnelConn struct {
+	net.Conn
+	session *yamux.Session
+}
+
+func (c *tunnelConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if errors.Is(err, io.EOF) && c.session.IsClosed() {
+		err = errTunnelLost
+	}
+	return n, err
+}
