@@ -36,7 +36,7 @@ type pki struct {
 	serving         tls.Certificate
 }
 
-func newPKI(t *testing.T) *pki {
+func newPKI(t testing.TB) *pki {
 	t.Helper()
 	p := &pki{tether: newCA(t, "tether-ca"), kubelet: newCA(t, "kubelet-client-ca")}
 	var err error
@@ -46,7 +46,7 @@ func newPKI(t *testing.T) *pki {
 	return p
 }
 
-func newCA(t *testing.T, name string) *certs.CA {
+func newCA(t testing.TB, name string) *certs.CA {
 	t.Helper()
 	ca, err := certs.NewCA(name, time.Hour, time.Now())
 	if err != nil {
@@ -56,7 +56,7 @@ func newCA(t *testing.T, name string) *certs.CA {
 }
 
 // issueLeaf signs a certificate for subject with the given usage.
-func issueLeaf(t *testing.T, ca *certs.CA, subject pkix.Name, usage x509.ExtKeyUsage) tls.Certificate {
+func issueLeaf(t testing.TB, ca *certs.CA, subject pkix.Name, usage x509.ExtKeyUsage) tls.Certificate {
 	t.Helper()
 	_, key, err := certs.NewNodeKey()
 	if err != nil {
@@ -86,14 +86,14 @@ func issueLeaf(t *testing.T, ca *certs.CA, subject pkix.Name, usage x509.ExtKeyU
 }
 
 // nodeCert is node's certificate from the Tether CA.
-func (p *pki) nodeCert(t *testing.T, node string) tls.Certificate {
+func (p *pki) nodeCert(t testing.TB, node string) tls.Certificate {
 	t.Helper()
 	return issueLeaf(t, p.tether, pkix.Name{CommonName: certs.NodeCNPrefix + node, Organization: []string{certs.NodesGroup}},
 		x509.ExtKeyUsageClientAuth)
 }
 
 // apiserverCert is kube-apiserver's kubelet client certificate.
-func (p *pki) apiserverCert(t *testing.T) tls.Certificate {
+func (p *pki) apiserverCert(t testing.TB) tls.Certificate {
 	t.Helper()
 	return issueLeaf(t, p.kubelet, pkix.Name{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
 		x509.ExtKeyUsageClientAuth)
@@ -123,7 +123,7 @@ type cloud struct {
 	done   chan error
 }
 
-func newModule(t *testing.T, p *pki, pods *fakePods) *cloudstream.Module {
+func newModule(t testing.TB, p *pki, pods *fakePods) *cloudstream.Module {
 	t.Helper()
 	m, err := cloudstream.New(cloudstream.Options{
 		StreamAddress:    "127.0.0.1:0",
@@ -143,7 +143,7 @@ func newModule(t *testing.T, p *pki, pods *fakePods) *cloudstream.Module {
 
 // startCloud builds and starts a module; cleanup stops it and checks that
 // Start returned nil.
-func startCloud(t *testing.T, pods map[string]string) *cloud {
+func startCloud(t testing.TB, pods map[string]string) *cloud {
 	t.Helper()
 	p := newPKI(t)
 	c := &cloud{pki: p, pods: &fakePods{nodes: pods}}
@@ -153,7 +153,7 @@ func startCloud(t *testing.T, pods map[string]string) *cloud {
 	return c
 }
 
-func (c *cloud) start(t *testing.T) {
+func (c *cloud) start(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel, c.done = cancel, make(chan error, 1)
@@ -162,7 +162,7 @@ func (c *cloud) start(t *testing.T) {
 
 // stop cancels Start and waits for it, failing the test if it errs or
 // takes too long. Stopping twice is a no-op.
-func (c *cloud) stop(t *testing.T) {
+func (c *cloud) stop(t testing.TB) {
 	t.Helper()
 	if c.done == nil {
 		return
@@ -181,7 +181,7 @@ func (c *cloud) stop(t *testing.T) {
 
 // client is kube-apiserver's side: an HTTPS client with cert (none when
 // nil) trusting the Tether CA.
-func (c *cloud) client(t *testing.T, cert *tls.Certificate) *http.Client {
+func (c *cloud) client(t testing.TB, cert *tls.Certificate) *http.Client {
 	t.Helper()
 	cfg := &tls.Config{RootCAs: c.pki.tether.Pool(), ServerName: "127.0.0.1", GetClientCertificate: presenting(cert)}
 	tr := &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}
@@ -189,7 +189,7 @@ func (c *cloud) client(t *testing.T, cert *tls.Certificate) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
-func (c *cloud) apiserver(t *testing.T) *http.Client {
+func (c *cloud) apiserver(t testing.TB) *http.Client {
 	t.Helper()
 	cert := c.pki.apiserverCert(t)
 	return c.client(t, &cert)
@@ -208,7 +208,7 @@ type edge struct {
 }
 
 // edgeTLS is node's tunnel client config.
-func (c *cloud) edgeTLS(t *testing.T, node string) *tls.Config {
+func (c *cloud) edgeTLS(t testing.TB, node string) *tls.Config {
 	t.Helper()
 	cert := c.pki.nodeCert(t, node)
 	return &tls.Config{GetClientCertificate: presenting(&cert), RootCAs: c.pki.tether.Pool(),
@@ -229,7 +229,7 @@ func presenting(cert *tls.Certificate) func(*tls.CertificateRequestInfo) (*tls.C
 // connectEdge dials the tunnel (at addr, or the module's when empty) as
 // node, serves handler on the session and waits until the module has the
 // node's new session. Cleanup closes it.
-func (c *cloud) connectEdge(t *testing.T, node, addr string, handler http.Handler) *edge {
+func (c *cloud) connectEdge(t testing.TB, node, addr string, handler http.Handler) *edge {
 	t.Helper()
 	if addr == "" {
 		addr = c.TunnelAddr().String()
@@ -265,7 +265,7 @@ func (e *edge) close() {
 }
 
 // waitFor polls cond until it holds, failing the test after 10s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -284,14 +284,14 @@ func whoAmI(node string) http.Handler {
 	})
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 // checkNoLeaks fails the test, at cleanup, if goroutines started during it
 // are still running after a deadline. Register it first, so that it runs
 // after every other cleanup.
-func checkNoLeaks(t *testing.T) {
+func checkNoLeaks(t testing.TB) {
 	t.Helper()
 	before := goroutineIDs()
 	t.Cleanup(func() {
