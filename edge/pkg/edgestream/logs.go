@@ -2,7 +2,6 @@ package edgestream
 
 import (
 	"errors"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -119,36 +118,12 @@ func (h *handler) containerLogs(w http.ResponseWriter, req *http.Request, log *s
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.WriteHeader(http.StatusOK)
-	fw := newFlushWriter(w)
-	fw.flush()
+	if err := http.NewResponseController(w).Flush(); err != nil {
+		log.Debug("flush the logs header", "err", err)
+	}
+	// w is an http.Flusher: the reader flushes after each batch.
 	running := func() bool { return h.rt.Running(ctx, ctr.ID) }
-	if err := h.readLogs(ctx, ctr.LogPath, lr.opts, fw, running); err != nil && ctx.Err() == nil {
+	if err := h.readLogs(ctx, ctr.LogPath, lr.opts, w, running); err != nil && ctx.Err() == nil {
 		log.Info("reading container log failed", "container", ctr.ID, "err", err)
-	}
-}
-
-// flushWriter flushes after every write, so that followed lines reach
-// the client as they are read.
-type flushWriter struct {
-	w io.Writer
-	f http.Flusher
-}
-
-func newFlushWriter(w http.ResponseWriter) *flushWriter {
-	f, _ := w.(http.Flusher)
-	return &flushWriter{w: w, f: f}
-}
-
-func (fw *flushWriter) Write(p []byte) (int, error) {
-	n, err := fw.w.Write(p)
-	if err == nil {
-		fw.flush()
-	}
-	return n, err
-}
-
-func (fw *flushWriter) flush() {
-	if fw.f != nil {
-		fw.f.Flush()
 	}
 }
