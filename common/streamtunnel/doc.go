@@ -16,8 +16,9 @@
 // to the node's "kubelet" becomes one stream, on which the edge serves
 // HTTP/1.1 (an upgrade for exec, attach and port-forward). The edge is the
 // yamux server: Session implements net.Listener, so an http.Server serves
-// it directly. A stream the edge opens is reset: an edge cannot send
-// requests toward the cloud.
+// it directly. A stream the edge opens is closed at once and never read
+// (the edge reads EOF; yamux resets it if the edge holds it open past its
+// close timeout): an edge cannot send requests toward the cloud.
 //
 // # Identity
 //
