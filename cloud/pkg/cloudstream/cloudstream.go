@@ -49,6 +49,13 @@ type Options struct {
 	KubeletClientCAs *x509.CertPool
 	// Pods finds a pod's node for each request (PodsFromClient). Required.
 	Pods Pods
+	// Authorizer decides, per request, whether the verified client may
+	// reach the node (AuthorizerFromClient: a SubjectAccessReview for
+	// nodes/proxy, as a kubelet does). Nil allows every client
+	// KubeletClientCAs verifies: safe only when those CAs sign nothing but
+	// kube-apiserver's kubelet client certificate, which is not so for a
+	// cluster's client CA (it signs users and kubelets too).
+	Authorizer Authorizer
 	// KeepalivePeriod is how often the tunnel pings the edge; a tunnel
 	// whose ping is unanswered for min(KeepalivePeriod, 10s) more is
 	// dropped. Required > 0 (cloudcore passes cloudHub.keepalivePeriod).
@@ -102,7 +109,7 @@ func New(o Options) (*Module, error) {
 	}
 	log := o.Logger.With("module", Name)
 	m := &Module{opts: o, log: log, tunnels: newTunnels(log)}
-	m.handler = newStreamHandler(o.Pods, m.tunnels, log)
+	m.handler = newStreamHandler(o.Pods, o.Authorizer, m.tunnels, log)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.bindLocked(); err != nil {

@@ -17,6 +17,10 @@
 // verified by Options.KubeletClientCAs: the apiserver's
 // --kubelet-client-certificate. Anyone else fails the TLS handshake; in
 // particular a node certificate is refused unless the two CAs are the same.
+// When those CAs sign other clients too (a cluster's client CA signs users
+// and kubelets), Options.Authorizer must decide who passes, as a kubelet's
+// Webhook authorization does: AuthorizerFromClient asks a
+// SubjectAccessReview for nodes/proxy of the node, and a refusal is 403.
 //
 // # Requests
 //
@@ -30,12 +34,13 @@
 // and 404 to anything else. A request is routed by the pod's node, which
 // Options.Pods reads from the cluster for every request (these requests
 // are rare and human-driven, so a fresh GET costs nothing that matters and
-// never routes by stale data): 404 when the pod does not exist, 503 when
-// its node has no tunnel, else the request goes unchanged (path, query,
-// headers, body) to the edge over a new stream of the node's session, and
-// the edge's answer comes back unchanged, flushed as it arrives. Upgrades
-// (101 Switching Protocols, SPDY for exec, attach and port-forward) pass
-// through, bytes both ways. 502 when the edge cannot be reached.
+// never routes by stale data). The answer is 404 when the pod does not
+// exist or is not bound, 403 when the Authorizer refuses, 503 when the
+// node has no tunnel, 502 when the edge cannot be reached; otherwise the
+// request goes unchanged (path, query, headers, body) to the edge over a
+// new stream of the node's session, and the edge's answer comes back
+// unchanged, flushed as it arrives. Upgrades (101 Switching Protocols,
+// SPDY for exec, attach and port-forward) pass through, bytes both ways.
 //
 // Each request has its own stream, so a slow reader stalls only its own
 // request (yamux flow control). When a tunnel is lost (closed, or its

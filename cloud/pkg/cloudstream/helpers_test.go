@@ -123,9 +123,9 @@ type cloud struct {
 	done   chan error
 }
 
-func newModule(t testing.TB, p *pki, pods *fakePods) *cloudstream.Module {
+func newModule(t testing.TB, p *pki, pods *fakePods, change ...func(*cloudstream.Options)) *cloudstream.Module {
 	t.Helper()
-	m, err := cloudstream.New(cloudstream.Options{
+	o := cloudstream.Options{
 		StreamAddress:    "127.0.0.1:0",
 		TunnelAddress:    "127.0.0.1:0",
 		ServerCert:       p.serving,
@@ -134,20 +134,24 @@ func newModule(t testing.TB, p *pki, pods *fakePods) *cloudstream.Module {
 		Pods:             pods,
 		KeepalivePeriod:  keepalive,
 		Logger:           testLogger(t),
-	})
+	}
+	for _, c := range change {
+		c(&o)
+	}
+	m, err := cloudstream.New(o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return m
 }
 
-// startCloud builds and starts a module; cleanup stops it and checks that
-// Start returned nil.
-func startCloud(t testing.TB, pods map[string]string) *cloud {
+// startCloud builds and starts a module, with options changed by change;
+// cleanup stops it and checks that Start returned nil.
+func startCloud(t testing.TB, pods map[string]string, change ...func(*cloudstream.Options)) *cloud {
 	t.Helper()
 	p := newPKI(t)
 	c := &cloud{pki: p, pods: &fakePods{nodes: pods}}
-	c.Module = newModule(t, p, c.pods)
+	c.Module = newModule(t, p, c.pods, change...)
 	c.start(t)
 	t.Cleanup(func() { c.stop(t) })
 	return c

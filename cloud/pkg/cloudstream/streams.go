@@ -48,13 +48,14 @@ func routeOf(r *http.Request) *route {
 // streamHandler routes kubelet requests to the edge the pod runs on.
 type streamHandler struct {
 	pods    Pods
+	authz   Authorizer // nil: allow
 	tunnels *tunnels
 	log     *slog.Logger
 	proxy   *httputil.ReverseProxy
 }
 
-func newStreamHandler(pods Pods, t *tunnels, log *slog.Logger) http.Handler {
-	h := &streamHandler{pods: pods, tunnels: t, log: log}
+func newStreamHandler(pods Pods, authz Authorizer, t *tunnels, log *slog.Logger) http.Handler {
+	h := &streamHandler{pods: pods, authz: authz, tunnels: t, log: log}
 	h.proxy = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			// Same path and query; the host names the node to dial.
@@ -110,6 +111,9 @@ func (h *streamHandler) serveRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log = log.With("node", node)
+	if !h.authorize(w, r, node, log) {
+		return
+	}
 	if h.tunnels.session(node) == nil {
 		log.Info("stream request refused: no stream tunnel")
 		http.Error(w, fmt.Sprintf("node %s has no stream tunnel to cloudcore (is edgecore running and connected?)", node),
@@ -121,6 +125,26 @@ func (h *streamHandler) serveRoute(w http.ResponseWriter, r *http.Request) {
 	// http.ErrAbortHandler, when the edge's answer is cut) is logged too.
 	defer func() { log.Debug("stream request", "status", rt.status) }()
 	h.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeKey{}, rt)))
+}
+
+// authorize asks the Authorizer, if any, and answers a refusal.
+func (h *streamHandler) authorize(w http.ResponseWriter, r *http.Request, node string, log *slog.Logger) bool {
+	if h.authz == nil {
+		return true
+	}
+	req := authzRequest(r, node)
+	err := h.authz.Authorize(r.Context(), req)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrForbidden):
+		log.Info("stream request refused", "user", req.User, "verb", req.Verb, "err", err)
+		http.Error(w, err.Error(), http.StatusForbidden)
+	default:
+		log.Info("stream request failed: authorize", "user", req.User, "err", err)
+		http.Error(w, fmt.Sprintf("authorize %s: %v", req.User, err), http.StatusServiceUnavailable)
+	}
+	return false
 }
 
 // proxyError answers a request the edge could not be asked or did not
