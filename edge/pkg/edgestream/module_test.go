@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -232,7 +233,12 @@ func TestModuleTunnel(t *testing.T) {
 	before := runtime.NumGoroutine()
 	pki := newTestPKI(t)
 	c := startCloud(t, pki, "127.0.0.1:0", nil)
-	m, err := New(moduleOptions(t, pki, c.addr, streamRuntime()))
+	rt := streamRuntime()
+	upstream := make(chan string, 1)
+	echo := echoUpstream(t, upstream)
+	u, _ := url.Parse(echo.URL)
+	rt.target = &url.URL{Scheme: "http", Host: u.Host, Path: "/exec/tok"}
+	m, err := New(moduleOptions(t, pki, c.addr, rt))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,6 +252,17 @@ func TestModuleTunnel(t *testing.T) {
 	if code, body := get(t, s, "/containerLogs/default/db/app"); code != 404 || body != "pod default/db is not on node n1\n" {
 		t.Errorf("another node's pod over the tunnel = %d %q, want 404", code, body)
 	}
+	// An exec is upgraded over a tunnel stream and proxied both ways.
+	st, err := s.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	upgradeOn(t, st, "n1", "/exec/default/web/app?command=sh&input=1&output=1")
+	if got := <-upstream; !strings.HasPrefix(got, "POST /exec/tok ") {
+		t.Errorf("upstream got %q, want the streaming URL", got)
+	}
+	echoes(t, st, "over the tunnel\n")
+	st.Close()
 
 	c.stop()
 	waitFor(t, "not Connected after the cloud went away", func() bool { return !m.Connected() })
@@ -267,6 +284,7 @@ func TestModuleTunnel(t *testing.T) {
 		t.Error("the session outlived Start")
 	}
 	c.stop()
+	echo.Close()
 	waitFor(t, "goroutines back to where they were", func() bool { return runtime.NumGoroutine() <= before })
 }
 

@@ -137,15 +137,7 @@ func TestStreamProxy(t *testing.T) {
 		if req := <-got; req != "POST "+tc.stream+"?x=1 v4.channel.k8s.io SPDY/3.1" {
 			t.Errorf("%s: upstream got %q, want the streaming URL with the protocol headers", tc.target, req)
 		}
-		for _, msg := range []string{"ping\n", "pong pong\n"} {
-			if _, err := io.WriteString(conn, msg); err != nil {
-				t.Fatal(err)
-			}
-			buf := make([]byte, len(msg))
-			if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != msg {
-				t.Fatalf("%s: echo %q, %v; want %q", tc.target, buf, err, msg)
-			}
-		}
+		echoes(t, conn, "ping\n", "pong pong\n")
 		conn.Close()
 		calls := rt.recorded()
 		if last := calls[len(calls)-1]; last != tc.wantCall {
@@ -163,8 +155,15 @@ func upgrade(t *testing.T, base, target string) net.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
+	upgradeOn(t, conn, u.Host, target)
+	return conn
+}
+
+// upgradeOn sends an upgrade request for target on conn and reads the 101.
+func upgradeOn(t *testing.T, conn net.Conn, host, target string) {
+	t.Helper()
 	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-	req := "POST " + target + " HTTP/1.1\r\nHost: " + u.Host + "\r\n"
+	req := "POST " + target + " HTTP/1.1\r\nHost: " + host + "\r\n"
 	for k, v := range upgradeHeader {
 		req += k + ": " + strings.Join(v, ",") + "\r\n"
 	}
@@ -183,7 +182,20 @@ func upgrade(t *testing.T, base, target string) net.Conn {
 	if br.Buffered() > 0 {
 		t.Fatalf("%s: %d bytes after the 101", target, br.Buffered())
 	}
-	return conn
+}
+
+// echoes checks that what is written to conn comes back.
+func echoes(t *testing.T, conn net.Conn, msgs ...string) {
+	t.Helper()
+	for _, msg := range msgs {
+		if _, err := io.WriteString(conn, msg); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, len(msg))
+		if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != msg {
+			t.Fatalf("echo %q, %v; want %q", buf, err, msg)
+		}
+	}
 }
 
 // TestStreamProxyUpstreamDown: a streaming server that cannot be reached
