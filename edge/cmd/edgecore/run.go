@@ -18,6 +18,7 @@ import (
 	"github.com/tether-edge/tether/edge/pkg/edged"
 	"github.com/tether-edge/tether/edge/pkg/edged/admit"
 	"github.com/tether-edge/tether/edge/pkg/edgehub"
+	"github.com/tether-edge/tether/edge/pkg/edgestream"
 	"github.com/tether-edge/tether/edge/pkg/eventbus"
 	"github.com/tether-edge/tether/edge/pkg/events"
 	"github.com/tether-edge/tether/edge/pkg/metamanager"
@@ -80,7 +81,11 @@ func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, l
 	if err != nil {
 		return nil, err
 	}
-	hub, err := hubModule(cfg, bus, meta, log)
+	certs, err := certManager(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	hub, err := hubModule(cfg, bus, meta, certs, log)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +130,13 @@ func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, l
 	}
 	if pods != nil {
 		entries = append(entries, daemon.Entry{Module: pods, Policy: restart, Healthz: pods.Healthz})
+		if cfg.EdgeStream.Enable {
+			stream, err := streamModule(cfg, pods, certs, log)
+			if err != nil {
+				return nil, err
+			}
+			entries = append(entries, daemon.Entry{Module: stream, Policy: restart})
+		}
 	}
 	if cfg.EventBus.Enable {
 		devices, err := deviceModules(cfg, bus, store, log)
@@ -187,15 +199,32 @@ func edgedModule(cfg *config.EdgeCore, bus *beehive.Bus, log *slog.Logger, hostI
 	})
 }
 
-// hubModule builds EdgeHub with the node's certificate manager; store is
-// what it syncs into.
-func hubModule(cfg *config.EdgeCore, bus *beehive.Bus, store edgehub.Store, log *slog.Logger) (*edgehub.Hub, error) {
+// streamModule builds EdgeStream, which serves kubectl logs, exec, attach
+// and port-forward for Edged's pods over the stream tunnel.
+func streamModule(cfg *config.EdgeCore, pods *edged.Edged, certs *certmanager.Manager, log *slog.Logger) (*edgestream.Module, error) {
+	h := cfg.EdgeHub
+	return edgestream.New(edgestream.Options{
+		Runtime:          pods.StreamRuntime(),
+		Logger:           log,
+		Certs:            certs,
+		TunnelAddress:    net.JoinHostPort(h.Server, strconv.Itoa(h.Ports.Stream)),
+		ServerName:       h.Server,
+		LocalAddress:     cfg.EdgeStream.Address,
+		KeepalivePeriod:  h.KeepalivePeriod.Duration,
+		ReconnectInitial: h.ReconnectInitial.Duration,
+		ReconnectMax:     h.ReconnectMax.Duration,
+	})
+}
+
+// certManager is the node's certificate manager: EdgeHub bootstraps and
+// rotates the certificate, EdgeStream dials with it too.
+func certManager(cfg *config.EdgeCore, log *slog.Logger) (*certmanager.Manager, error) {
 	h := cfg.EdgeHub
 	token, err := joinToken(h)
 	if err != nil {
 		return nil, err
 	}
-	certs, err := certmanager.New(certmanager.Options{
+	return certmanager.New(certmanager.Options{
 		Server:   "https://" + net.JoinHostPort(h.Server, strconv.Itoa(h.Ports.HTTPS)),
 		NodeName: cfg.NodeName,
 		CAFile:   filepath.Join(h.PKIDir, "ca.crt"),
@@ -204,9 +233,12 @@ func hubModule(cfg *config.EdgeCore, bus *beehive.Bus, store edgehub.Store, log 
 		Token:    token,
 		Logger:   log,
 	})
-	if err != nil {
-		return nil, err
-	}
+}
+
+// hubModule builds EdgeHub with the node's certificate manager; store is
+// what it syncs into.
+func hubModule(cfg *config.EdgeCore, bus *beehive.Bus, store edgehub.Store, certs *certmanager.Manager, log *slog.Logger) (*edgehub.Hub, error) {
+	h := cfg.EdgeHub
 	port := h.Ports.WebSocket
 	if h.Transport == config.TransportQUIC {
 		port = h.Ports.QUIC
