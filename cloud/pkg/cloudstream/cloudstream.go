@@ -223,7 +223,9 @@ func (m *Module) serveStreams(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       idleTimeout,
 		// HTTP/1.1 only: upgrades (SPDY) need it.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		ErrorLog:     slog.NewLogLogger(m.log.Handler(), slog.LevelDebug),
+		// Mostly refused TLS handshakes: clients without the right
+		// certificate.
+		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelInfo),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(tls.NewListener(ln, m.streamTLS())) }()

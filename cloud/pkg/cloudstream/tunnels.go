@@ -16,9 +16,9 @@ import (
 	"github.com/tether-edge/tether/common/certs"
 )
 
-// ErrNoTunnel is wrapped by the error of a dial to a node without a stream
-// tunnel.
-var ErrNoTunnel = errors.New("no stream tunnel")
+// errNoTunnel is a dial's error when the node's tunnel went away after the
+// request was routed.
+var errNoTunnel = errors.New("no stream tunnel")
 
 // errTunnelLost replaces the io.EOF a stream reads when its session has
 // ended, so that a cut response is an error and not a clean end.
@@ -91,7 +91,7 @@ func (t *tunnels) nodes() []string {
 func (t *tunnels) dial(ctx context.Context, node string) (net.Conn, error) {
 	s := t.session(node)
 	if s == nil {
-		return nil, fmt.Errorf("node %s: %w", node, ErrNoTunnel)
+		return nil, fmt.Errorf("node %s: %w", node, errNoTunnel)
 	}
 	type opened struct {
 		c   net.Conn
