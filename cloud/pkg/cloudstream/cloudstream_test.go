@@ -214,10 +214,8 @@ func TestTunnelIdentity(t *testing.T) {
 // waitRoutedTo polls url until its answer starts with prefix.
 func waitRoutedTo(t *testing.T, c *http.Client, url, prefix string) {
 	t.Helper()
-	var last answer
 	waitFor(t, "a request reaches "+prefix, func() bool {
-		last = get(t, c, url)
-		return strings.HasPrefix(last.body, prefix)
+		return strings.HasPrefix(get(t, c, url).body, prefix)
 	})
 }
 
