@@ -18,6 +18,7 @@ import (
 
 	"github.com/tether-edge/tether/beehive"
 	"github.com/tether-edge/tether/cloud/pkg/cloudhub"
+	"github.com/tether-edge/tether/cloud/pkg/cloudstream"
 	"github.com/tether-edge/tether/cloud/pkg/devicecontroller"
 	"github.com/tether-edge/tether/cloud/pkg/edgecontroller"
 	"github.com/tether-edge/tether/cloud/pkg/joinserver"
@@ -82,6 +83,13 @@ func modules(ctx context.Context, cfg *config.CloudCore, bus *beehive.Bus, log *
 		return nil, err
 	}
 	entries = append([]daemon.Entry{{Module: hub, Policy: restart}}, entries...)
+	if cfg.CloudStream.Enable {
+		stream, err := streamModule(ctx, cfg, kube, ca, serving, log)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, daemon.Entry{Module: stream, Policy: restart})
+	}
 	if hubCfg.HTTPS.Enable {
 		join, err := joinServer(hubCfg, kube, ca, serving, log)
 		if err != nil {
@@ -98,12 +106,17 @@ var restart = beehive.Policy{OnError: beehive.Restart}
 // controllers builds EdgeController, DeviceController (when enabled) and
 // the gate that holds CloudHub's admission until both have synced.
 func controllers(cfg *config.CloudCore, bus *beehive.Bus, kube kubernetes.Interface, dyn dynamic.Interface, log *slog.Logger) ([]daemon.Entry, *syncGate, error) {
-	ctrl, err := edgecontroller.New(edgecontroller.Options{
+	ctrlOpts := edgecontroller.Options{
 		Bus:    bus,
 		Client: kube,
 		Logger: log,
 		Hub:    cloudhub.Name,
-	})
+	}
+	if cfg.CloudStream.Enable {
+		ip, port := cfg.KubeletEndpoint()
+		ctrlOpts.KubeletEndpoint = edgecontroller.KubeletEndpoint{Address: ip, Port: int32(port)}
+	}
+	ctrl, err := edgecontroller.New(ctrlOpts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -139,6 +152,29 @@ func devicesProbe(c *client.Client) func(context.Context) error {
 		}
 		return nil
 	}
+}
+
+// streamModule builds CloudStream: the stream server kube-apiserver
+// reaches as every edge node's kubelet, and the stream tunnel edges dial.
+// Every request is authorized with a SubjectAccessReview (nodes/proxy), as
+// a kubelet does: the kubelet client CA often signs users' certificates too.
+func streamModule(ctx context.Context, cfg *config.CloudCore, kube kubernetes.Interface, ca *certs.CA, serving tls.Certificate, log *slog.Logger) (*cloudstream.Module, error) {
+	s := cfg.CloudStream
+	clientCAs, err := cloudstream.LoadKubeletClientCAs(ctx, kube, s.KubeletClientCAFile)
+	if err != nil {
+		return nil, err
+	}
+	return cloudstream.New(cloudstream.Options{
+		StreamAddress:    s.StreamAddress,
+		TunnelAddress:    s.TunnelAddress,
+		ServerCert:       serving,
+		NodeCAs:          ca.Pool(),
+		KubeletClientCAs: clientCAs,
+		Pods:             cloudstream.PodsFromClient(kube),
+		Authorizer:       cloudstream.AuthorizerFromClient(kube),
+		KeepalivePeriod:  cfg.CloudHub.KeepalivePeriod.Duration,
+		Logger:           log,
+	})
 }
 
 func joinServer(hubCfg config.CloudHub, kube kubernetes.Interface, ca *certs.CA, serving tls.Certificate, log *slog.Logger) (*joinserver.Server, error) {

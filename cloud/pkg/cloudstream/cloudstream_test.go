@@ -123,7 +123,7 @@ func TestRoutesByPodNode(t *testing.T) {
 		{"POST", "/attach/default/on-b/uid/app", 200, "edge-b POST /attach/default/on-b/uid/app"},
 		{"POST", "/portForward/default/on-a", 200, "edge-a POST /portForward/default/on-a"},
 		{"POST", "/portForward/default/on-a/uid", 200, "edge-a POST /portForward/default/on-a/uid"},
-		{"GET", "/containerLogs/kube-system/on-c/app", 503, "node edge-c has no stream tunnel to cloudcore (is edgecore running and connected?)\n"},
+		{"GET", "/containerLogs/kube-system/on-c/app", 502, "node edge-c has no stream tunnel to cloudcore (is edgecore running and connected?)\n"},
 		{"GET", "/containerLogs/default/missing/app", 404, "pod default/missing not found\n"},
 		{"GET", "/exec/default/missing/app", 404, "pod default/missing not found\n"},
 	}

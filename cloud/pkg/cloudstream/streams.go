@@ -116,8 +116,10 @@ func (h *streamHandler) serveRoute(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.tunnels.session(node) == nil {
 		log.Info("stream request refused: no stream tunnel")
+		// 502, not 503: kube-apiserver passes a 502's text on to kubectl
+		// but replaces a 503's with its own.
 		http.Error(w, fmt.Sprintf("node %s has no stream tunnel to cloudcore (is edgecore running and connected?)", node),
-			http.StatusServiceUnavailable)
+			http.StatusBadGateway)
 		return
 	}
 	rt := &route{node: node}

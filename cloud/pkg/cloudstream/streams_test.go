@@ -253,8 +253,8 @@ func TestDroppedTunnelEndsStreamWithError(t *testing.T) {
 			}
 			waitFor(t, "the module drops the node", func() bool { return len(c.Connected()) == 0 })
 			got := get(t, c.apiserver(t), c.url("/containerLogs/default/web/app"))
-			if got.status != http.StatusServiceUnavailable {
-				t.Errorf("request after the tunnel was lost: %d %q; want 503", got.status, got.body)
+			if got.status != http.StatusBadGateway {
+				t.Errorf("request after the tunnel was lost: %d %q; want 502", got.status, got.body)
 			}
 		})
 	}

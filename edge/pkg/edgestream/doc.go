@@ -28,8 +28,9 @@
 // the handler asks the Runtime for the container runtime's streaming URL
 // and proxies the request, upgrade included, to it, as the kubelet does.
 // Errors are plain text: a Runtime error wrapping ErrNotFound is 404,
-// ErrBadRequest 400, ErrUnavailable 503, any other 500. The Runtime knows
-// only this node's pods: a pod elsewhere is 404.
+// ErrBadRequest 400, any other 500 (ErrUnavailable too: kube-apiserver
+// replaces a 503's text with its own, and kubectl would not show why).
+// The Runtime knows only this node's pods: a pod elsewhere is 404.
 //
 // # Lifetimes
 //

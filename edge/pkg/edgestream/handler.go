@@ -172,7 +172,9 @@ func statusOf(err error) int {
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrUnavailable):
-		return http.StatusServiceUnavailable
+		// Not 503: kube-apiserver replaces a 503's text with its own,
+		// and the reason (the runtime is not reached) would not reach kubectl.
+		return http.StatusInternalServerError
 	}
 	return http.StatusInternalServerError
 }

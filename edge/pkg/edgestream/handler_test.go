@@ -103,7 +103,7 @@ func TestStatusOf(t *testing.T) {
 	}{
 		{Errorf(ErrNotFound, "pod x"), 404},
 		{Errorf(ErrBadRequest, "bad"), 400},
-		{fmt.Errorf("wrapped: %w", Errorf(ErrUnavailable, "later")), 503},
+		{fmt.Errorf("wrapped: %w", Errorf(ErrUnavailable, "later")), 500},
 		{errors.New("boom"), 500},
 	} {
 		if got := statusOf(tc.err); got != tc.want {
