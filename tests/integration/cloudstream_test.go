@@ -16,7 +16,6 @@ import (
 
 	"github.com/hashicorp/yamux"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -99,9 +98,10 @@ func TestCloudStreamThroughKubeAPIServer(t *testing.T) {
 		}
 	})
 	t.Run("a pod whose node has no tunnel", func(t *testing.T) {
-		_, err := pods.GetLogs("web-c", &corev1.PodLogOptions{Container: "app"}).Do(ctx).Raw()
-		// CloudStream answers 502, whose text kube-apiserver passes on
-		// (a 503's it would replace with its own), so kubectl says why.
+		// Stream, as kubectl logs does. CloudStream answers 502, whose text
+		// kube-apiserver passes on (a 503's it would replace with its
+		// own), so kubectl says why.
+		_, err := pods.GetLogs("web-c", &corev1.PodLogOptions{Container: "app"}).Stream(ctx)
 		if err == nil || !strings.Contains(err.Error(), "node "+csNodeC+" has no stream tunnel to cloudcore") {
 			t.Errorf("logs of web-c: %v; want CloudStream's reason", err)
 		}
