@@ -46,7 +46,12 @@
 // request (yamux flow control). When a tunnel is lost (closed, or its
 // keepalive unanswered for a keepalive period plus the write timeout),
 // every request on it ends with an error: a streamed response is cut
-// without its terminating chunk, an upgraded connection is closed.
+// without its terminating chunk, an upgraded connection is closed. An exec
+// or attach upgraded to SPDY/3.1 would still look successful to
+// kube-apiserver (remotecommand reads a closed, empty error stream as
+// success), so unless the edge has already sent the command's result,
+// CloudStream first sends a Failure on the error stream: "stream tunnel to
+// node <node> lost: ..." (see spdyGuard).
 //
 // # Lifetime
 //

@@ -78,7 +78,11 @@ func newStreamHandler(pods Pods, authz Authorizer, t *tunnels, log *slog.Logger)
 		// Flush every write: kubectl logs -f must stream.
 		FlushInterval: -1,
 		ModifyResponse: func(res *http.Response) error {
-			routeOf(res.Request).status = res.StatusCode
+			rt := routeOf(res.Request)
+			rt.status = res.StatusCode
+			// An exec or attach must not look successful when its
+			// tunnel is lost.
+			res.Body = guardSPDY(res, rt.node, log)
 			return nil
 		},
 		ErrorHandler: h.proxyError,

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"slices"
@@ -20,9 +19,10 @@ import (
 // request was routed.
 var errNoTunnel = errors.New("no stream tunnel")
 
-// errTunnelLost replaces the io.EOF a stream reads when its session has
-// ended, so that a cut response is an error and not a clean end.
-var errTunnelLost = errors.New("stream tunnel lost")
+// errTunnelLost is wrapped by a stream's read error once its session has
+// ended: it replaces the io.EOF yamux gives, so that a cut response is an
+// error and not a clean end, and tells a spdyGuard why the stream ended.
+var errTunnelLost = errors.New("tunnel session closed")
 
 // admitNode names the node of a verified client certificate.
 func admitNode(peer *x509.Certificate) (string, error) {
@@ -120,9 +120,10 @@ func (t *tunnels) dial(ctx context.Context, node string) (net.Conn, error) {
 	}
 }
 
-// tunnelConn is a stream whose reads fail, rather than end, once its
-// session has ended: yamux gives io.EOF to the streams of a closed
-// session, which would let a response cut by a lost tunnel look complete.
+// tunnelConn is a stream whose reads fail with errTunnelLost, rather than
+// end, once its session has ended: yamux gives io.EOF to the streams of a
+// closed session, which would let a response cut by a lost tunnel look
+// complete.
 type tunnelConn struct {
 	net.Conn
 	session *yamux.Session
@@ -130,8 +131,9 @@ type tunnelConn struct {
 
 func (c *tunnelConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	if errors.Is(err, io.EOF) && c.session.IsClosed() {
-		err = errTunnelLost
+	if err != nil && c.session.IsClosed() {
+		// Not %w for err: an io.EOF must not show through.
+		err = fmt.Errorf("%w (stream read: %v)", errTunnelLost, err)
 	}
 	return n, err
 }
