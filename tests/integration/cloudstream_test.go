@@ -61,7 +61,7 @@ func TestCloudStreamThroughKubeAPIServer(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m, err := cloudstream.New(cloudstream.Options{
 		StreamAddress: "127.0.0.1:0", TunnelAddress: "127.0.0.1:0", ServerCert: serving,
-		NodeCAs: tether.Pool(), KubeletClientCAs: kubeletCAs,
+		NodeCAs: tether.Pool(), KubeletClientCAs: cloudstream.StaticCAs(kubeletCAs),
 		Pods: cloudstream.PodsFromClient(client), Authorizer: cloudstream.AuthorizerFromClient(client),
 		KeepalivePeriod: time.Second, Logger: log,
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
@@ -84,7 +85,7 @@ func modules(ctx context.Context, cfg *config.CloudCore, bus *beehive.Bus, log *
 	}
 	entries = append([]daemon.Entry{{Module: hub, Policy: restart}}, entries...)
 	if cfg.CloudStream.Enable {
-		stream, err := streamModule(ctx, cfg, kube, ca, serving, log)
+		stream, err := streamModule(cfg, kube, ca, serving, log)
 		if err != nil {
 			return nil, err
 		}
@@ -158,22 +159,20 @@ func devicesProbe(c *client.Client) func(context.Context) error {
 // reaches as every edge node's kubelet, and the stream tunnel edges dial.
 // Every request is authorized with a SubjectAccessReview (nodes/proxy), as
 // a kubelet does: the kubelet client CA often signs users' certificates too.
-func streamModule(ctx context.Context, cfg *config.CloudCore, kube kubernetes.Interface, ca *certs.CA, serving tls.Certificate, log *slog.Logger) (*cloudstream.Module, error) {
+func streamModule(cfg *config.CloudCore, kube kubernetes.Interface, ca *certs.CA, serving tls.Certificate, log *slog.Logger) (*cloudstream.Module, error) {
 	s := cfg.CloudStream
-	clientCAs, err := cloudstream.LoadKubeletClientCAs(ctx, kube, s.KubeletClientCAFile)
-	if err != nil {
-		return nil, err
-	}
 	return cloudstream.New(cloudstream.Options{
-		StreamAddress:    s.StreamAddress,
-		TunnelAddress:    s.TunnelAddress,
-		ServerCert:       serving,
-		NodeCAs:          ca.Pool(),
-		KubeletClientCAs: clientCAs,
-		Pods:             cloudstream.PodsFromClient(kube),
-		Authorizer:       cloudstream.AuthorizerFromClient(kube),
-		KeepalivePeriod:  cfg.CloudHub.KeepalivePeriod.Duration,
-		Logger:           log,
+		StreamAddress: s.StreamAddress,
+		TunnelAddress: s.TunnelAddress,
+		ServerCert:    serving,
+		NodeCAs:       ca.Pool(),
+		KubeletClientCAs: func(ctx context.Context) (*x509.CertPool, error) {
+			return cloudstream.LoadKubeletClientCAs(ctx, kube, s.KubeletClientCAFile)
+		},
+		Pods:            cloudstream.PodsFromClient(kube),
+		Authorizer:      cloudstream.AuthorizerFromClient(kube),
+		KeepalivePeriod: cfg.CloudHub.KeepalivePeriod.Duration,
+		Logger:          log,
 	})
 }
 

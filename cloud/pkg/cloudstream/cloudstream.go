@@ -7,14 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tether-edge/tether/common/streamtunnel"
+	"github.com/tether-edge/tether/common/tunnel"
 )
 
 // Name is the module's name (and group) on the bus.
@@ -28,6 +31,8 @@ const (
 	// shutdownGrace is how long Start's stop waits for requests to end
 	// before closing their connections.
 	shutdownGrace = 2 * time.Second
+	// caRefresh is how often the kubelet client CAs are loaded again.
+	caRefresh = 10 * time.Minute
 )
 
 // Options configure a Module.
@@ -44,9 +49,13 @@ type Options struct {
 	// NodeCAs verify edge node certificates on the tunnel port (the Tether
 	// CA). Required.
 	NodeCAs *x509.CertPool
-	// KubeletClientCAs verify kube-apiserver's kubelet client certificate
-	// on the stream port (see LoadKubeletClientCAs). Required.
-	KubeletClientCAs *x509.CertPool
+	// KubeletClientCAs loads the CAs that verify kube-apiserver's kubelet
+	// client certificate on the stream port (see LoadKubeletClientCAs;
+	// StaticCAs for a fixed pool). Start calls it until it succeeds,
+	// refusing stream clients meanwhile, so that cloudcore starts while
+	// the apiserver is away, then every caRefresh to follow a rotated CA
+	// (a failure keeps the last pool). Required.
+	KubeletClientCAs func(context.Context) (*x509.CertPool, error)
 	// Pods finds a pod's node for each request (PodsFromClient). Required.
 	Pods Pods
 	// Authorizer decides, per request, whether the verified client may
@@ -93,6 +102,8 @@ type Module struct {
 	log     *slog.Logger
 	tunnels *tunnels
 	handler http.Handler
+	// clientCAs is the last pool KubeletClientCAs gave; nil before.
+	clientCAs atomic.Pointer[x509.CertPool]
 
 	// mu guards the listeners: bound by New and by each Start, closed and
 	// set to nil when Start returns.
@@ -195,6 +206,7 @@ func (m *Module) Start(ctx context.Context) error {
 			KeepalivePeriod: m.opts.KeepalivePeriod,
 		})
 	})
+	g.Go(func() error { m.loadClientCAs(gctx); return nil })
 	g.Go(func() error { return m.serveStreams(gctx, stream) })
 	m.log.Info("serving streams", "stream", stream.Addr().String(), "tunnel", tunnel.Addr().String())
 	err := g.Wait()
@@ -288,13 +300,59 @@ func (m *Module) tunnelTLS() *tls.Config {
 }
 
 // streamTLS: kube-apiserver's Go TLS client, TLS 1.2 or later; the client
-// certificate must be for client authentication (Go's default check).
+// certificate must be for client authentication (Go's default check),
+// verified by the kubelet client CAs last loaded. Until they are, every
+// handshake fails.
 func (m *Module) streamTLS() *tls.Config {
 	return &tls.Config{
-		Certificates: []tls.Certificate{m.opts.ServerCert},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    m.opts.KubeletClientCAs,
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"},
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			pool := m.clientCAs.Load()
+			if pool == nil {
+				return nil, errors.New("cloudstream: the kubelet client CA is not loaded yet")
+			}
+			return &tls.Config{
+				Certificates: []tls.Certificate{m.opts.ServerCert},
+				ClientAuth:   tls.RequireAndVerifyClientCert,
+				ClientCAs:    pool,
+				MinVersion:   tls.VersionTLS12,
+				NextProtos:   []string{"http/1.1"},
+			}, nil
+		},
 	}
+}
+
+// loadClientCAs loads the kubelet client CAs until it succeeds, backing off
+// from 1 s to 30 s, then again every caRefresh, until ctx ends.
+func (m *Module) loadClientCAs(ctx context.Context) {
+	retry := tunnel.Backoff{Initial: time.Second, Max: 30 * time.Second, Jitter: rand.Float64}
+	for {
+		pool, err := m.opts.KubeletClientCAs(ctx)
+		wait := caRefresh
+		switch {
+		case err == nil:
+			if m.clientCAs.Swap(pool) == nil {
+				m.log.Info("kubelet client CA loaded: serving kube-apiserver")
+			}
+			retry.Reset()
+		case ctx.Err() != nil:
+			return
+		case m.clientCAs.Load() == nil:
+			m.log.Warn("kubelet client CA not loaded; the stream server refuses kube-apiserver until it is", "err", err)
+			wait = retry.Delay()
+		default:
+			m.log.Warn("kubelet client CA not reloaded; keeping the last one", "err", err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// StaticCAs is a KubeletClientCAs that always gives pool.
+func StaticCAs(pool *x509.CertPool) func(context.Context) (*x509.CertPool, error) {
+	return func(context.Context) (*x509.CertPool, error) { return pool, nil }
 }

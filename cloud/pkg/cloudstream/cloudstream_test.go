@@ -23,7 +23,7 @@ func TestNewValidates(t *testing.T) {
 	good := func() cloudstream.Options {
 		return cloudstream.Options{
 			StreamAddress: "127.0.0.1:0", TunnelAddress: "127.0.0.1:0", ServerCert: p.serving,
-			NodeCAs: p.tether.Pool(), KubeletClientCAs: p.kubelet.Pool(), Pods: &fakePods{},
+			NodeCAs: p.tether.Pool(), KubeletClientCAs: cloudstream.StaticCAs(p.kubelet.Pool()), Pods: &fakePods{},
 			KeepalivePeriod: time.Second, Logger: testLogger(t),
 		}
 	}

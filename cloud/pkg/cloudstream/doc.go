@@ -17,6 +17,9 @@
 // verified by Options.KubeletClientCAs: the apiserver's
 // --kubelet-client-certificate. Anyone else fails the TLS handshake; in
 // particular a node certificate is refused unless the two CAs are the same.
+// Start loads those CAs (retrying, then every 10 minutes to follow a
+// rotation) while it already serves: until the first load every handshake
+// fails, so cloudcore starts even while the apiserver is away.
 // When those CAs sign other clients too (a cluster's client CA signs users
 // and kubelets), Options.Authorizer must decide who passes, as a kubelet's
 // Webhook authorization does: AuthorizerFromClient asks a

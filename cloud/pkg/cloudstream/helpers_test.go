@@ -130,7 +130,7 @@ func newModule(t testing.TB, p *pki, pods *fakePods, change ...func(*cloudstream
 		TunnelAddress:    "127.0.0.1:0",
 		ServerCert:       p.serving,
 		NodeCAs:          p.tether.Pool(),
-		KubeletClientCAs: p.kubelet.Pool(),
+		KubeletClientCAs: cloudstream.StaticCAs(p.kubelet.Pool()),
 		Pods:             pods,
 		KeepalivePeriod:  keepalive,
 		Logger:           testLogger(t),
