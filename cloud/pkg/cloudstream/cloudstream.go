@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tether-edge/tether/common/httpserver"
 	"github.com/tether-edge/tether/common/streamtunnel"
 	"github.com/tether-edge/tether/common/tunnel"
 )
@@ -221,16 +222,9 @@ func (m *Module) Start(ctx context.Context) error {
 // meanwhile, which ends them), then their connections are closed, and
 // serveStreams returns once every handler has.
 func (m *Module) serveStreams(ctx context.Context, ln net.Listener) error {
-	var handlers inFlight
+	var handlers httpserver.Handlers
 	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !handlers.begin() {
-				http.Error(w, "cloudcore is stopping", http.StatusServiceUnavailable)
-				return
-			}
-			defer handlers.done()
-			m.handler.ServeHTTP(w, r)
-		}),
+		Handler:           handlers.Wrap(m.handler, "cloudcore is stopping"),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		// HTTP/1.1 only: upgrades (SPDY) need it.
@@ -255,39 +249,8 @@ func (m *Module) serveStreams(ctx context.Context, ln net.Listener) error {
 	}
 	// Hijacked (upgraded) connections are not tracked by the server; their
 	// handlers end when their stream does, and the tunnels are closing.
-	handlers.stopAndWait()
+	handlers.StopAndWait()
 	return err
-}
-
-// inFlight counts the stream server's running handlers, so that Start
-// returns only after the last one.
-type inFlight struct {
-	// mu guards stopping and the Adds to wg: no handler begins once
-	// stopping is set, so Wait never races an Add.
-	mu       sync.Mutex
-	stopping bool
-	wg       sync.WaitGroup
-}
-
-// begin counts a handler in, or reports that the server is stopping.
-func (f *inFlight) begin() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.stopping {
-		return false
-	}
-	f.wg.Add(1)
-	return true
-}
-
-func (f *inFlight) done() { f.wg.Done() }
-
-// stopAndWait refuses new handlers and waits for the running ones.
-func (f *inFlight) stopAndWait() {
-	f.mu.Lock()
-	f.stopping = true
-	f.mu.Unlock()
-	f.wg.Wait()
 }
 
 func (m *Module) tunnelTLS() *tls.Config {

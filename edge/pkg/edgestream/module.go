@@ -15,6 +15,8 @@ import (
 
 	"github.com/hashicorp/yamux"
 
+	"github.com/tether-edge/tether/common/httpserver"
+
 	"github.com/tether-edge/tether/common/streamtunnel"
 	"github.com/tether-edge/tether/common/tunnel"
 )
@@ -128,8 +130,8 @@ func (m *Module) Connected() bool { return m.connected.Load() }
 func (m *Module) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	reqs := &inflight{}
-	defer reqs.closeAndWait()
+	reqs := &httpserver.Handlers{}
+	defer reqs.StopAndWait()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if m.opts.LocalAddress != "" {
@@ -152,9 +154,9 @@ func (m *Module) Start(ctx context.Context) error {
 
 // newServer is an http.Server for the handler whose requests see ctx end
 // (a followed log stops, a proxied stream is cut).
-func (m *Module) newServer(ctx context.Context, reqs *inflight) *http.Server {
+func (m *Module) newServer(ctx context.Context, reqs *httpserver.Handlers) *http.Server {
 	return &http.Server{
-		Handler:           reqs.wrap(m.handler),
+		Handler:           reqs.Wrap(m.handler, "edgestream is stopping"),
 		ReadHeaderTimeout: m.opts.ReadHeaderTimeout,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelDebug),
@@ -163,7 +165,7 @@ func (m *Module) newServer(ctx context.Context, reqs *inflight) *http.Server {
 
 // tunnelLoop dials cloudcore's stream tunnel and serves each session until
 // it ends, then dials again after a back-off, until ctx ends.
-func (m *Module) tunnelLoop(ctx context.Context, reqs *inflight) {
+func (m *Module) tunnelLoop(ctx context.Context, reqs *httpserver.Handlers) {
 	b := &tunnel.Backoff{Initial: m.opts.ReconnectInitial, Max: m.opts.ReconnectMax, Jitter: m.opts.Jitter}
 	connectedOnce, loggedDown := false, false
 	for ctx.Err() == nil {
@@ -203,7 +205,7 @@ func (m *Module) tunnelLoop(ctx context.Context, reqs *inflight) {
 
 // serveSession serves the handler on the streams cloudcore opens until the
 // session or ctx ends. Close, not Shutdown: the streams are dead.
-func (m *Module) serveSession(ctx context.Context, s *yamux.Session, reqs *inflight) {
+func (m *Module) serveSession(ctx context.Context, s *yamux.Session, reqs *httpserver.Handlers) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	srv := m.newServer(ctx, reqs)
@@ -224,41 +226,4 @@ func (m *Module) serveSession(ctx context.Context, s *yamux.Session, reqs *infli
 	_ = srv.Close()
 	_ = s.Close()
 	<-done
-}
-
-// inflight counts the requests being served, so that Start can wait for
-// them (an http.Server does not wait for hijacked connections).
-type inflight struct {
-	mu sync.Mutex
-	// closed refuses new requests; guarded by mu, as is the Add of wg.
-	closed bool
-	wg     sync.WaitGroup
-}
-
-func (f *inflight) enter() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		return false
-	}
-	f.wg.Add(1)
-	return true
-}
-
-func (f *inflight) closeAndWait() {
-	f.mu.Lock()
-	f.closed = true
-	f.mu.Unlock()
-	f.wg.Wait()
-}
-
-func (f *inflight) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !f.enter() {
-			http.Error(w, "edgestream is stopping", http.StatusServiceUnavailable)
-			return
-		}
-		defer f.wg.Done()
-		h.ServeHTTP(w, r)
-	})
 }
