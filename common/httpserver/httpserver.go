@@ -23,11 +23,13 @@ type Listener struct {
 	ln net.Listener
 }
 
-// Listen binds address. Later binds ask for the address bound now, so a
+// Listen binds address. A server that is not a plain http.Server (a
+// tunnel server, or one with its own shutdown) takes the listener with
+// Bind in its Start and gives it back with Close when Start returns. Later binds ask for the address bound now, so a
 // restarted module keeps its port even when address has port 0.
 func Listen(address string) (*Listener, error) {
 	l := &Listener{address: address}
-	ln, err := l.bound()
+	ln, err := l.Bind()
 	if err != nil {
 		return nil, err
 	}
@@ -50,11 +52,11 @@ func (l *Listener) Addr() net.Addr {
 // flight up to grace. It serves TLS when srv.TLSConfig is set (with its
 // certificates). The listener is closed when Serve returns.
 func (l *Listener) Serve(ctx context.Context, srv *http.Server, grace time.Duration) error {
-	ln, err := l.bound()
+	ln, err := l.Bind()
 	if err != nil {
 		return err
 	}
-	defer l.drop()
+	defer l.Close()
 	errc := make(chan error, 1)
 	go func() {
 		if srv.TLSConfig != nil {
@@ -75,8 +77,8 @@ func (l *Listener) Serve(ctx context.Context, srv *http.Server, grace time.Durat
 	return err
 }
 
-// bound returns the listener, binding it if a previous Serve closed it.
-func (l *Listener) bound() (net.Listener, error) {
+// Bind returns the listener, binding it again if it was closed.
+func (l *Listener) Bind() (net.Listener, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.ln == nil {
@@ -89,7 +91,8 @@ func (l *Listener) bound() (net.Listener, error) {
 	return l.ln, nil
 }
 
-func (l *Listener) drop() {
+// Close closes the listener; the next Bind or Serve binds it again.
+func (l *Listener) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.ln != nil {

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -106,11 +105,9 @@ type Module struct {
 	// clientCAs is the last pool KubeletClientCAs gave; nil before.
 	clientCAs atomic.Pointer[x509.CertPool]
 
-	// mu guards the listeners: bound by New and by each Start, closed and
-	// set to nil when Start returns.
-	mu     sync.Mutex
-	stream net.Listener
-	tunnel net.Listener
+	// stream and tunnel are bound by New; each Start takes them and closes
+	// them when it returns.
+	stream, tunnel *httpserver.Listener
 }
 
 // New validates o and binds both listeners, so that an address in use is
@@ -122,35 +119,15 @@ func New(o Options) (*Module, error) {
 	log := o.Logger.With("module", Name)
 	m := &Module{opts: o, log: log, tunnels: newTunnels(log)}
 	m.handler = newStreamHandler(o.Pods, o.Authorizer, m.tunnels, log)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.bindLocked(); err != nil {
-		return nil, err
+	var err error
+	if m.stream, err = httpserver.Listen(o.StreamAddress); err != nil {
+		return nil, fmt.Errorf("cloudstream: stream server: %w", err)
 	}
-	// A restarted Start binds the ports bound now, even when asked for
-	// port 0.
-	m.opts.StreamAddress = m.stream.Addr().String()
-	m.opts.TunnelAddress = m.tunnel.Addr().String()
+	if m.tunnel, err = httpserver.Listen(o.TunnelAddress); err != nil {
+		m.stream.Close()
+		return nil, fmt.Errorf("cloudstream: tunnel server: %w", err)
+	}
 	return m, nil
-}
-
-// bindLocked binds whichever listener is not bound.
-func (m *Module) bindLocked() error {
-	if m.stream == nil {
-		ln, err := net.Listen("tcp", m.opts.StreamAddress)
-		if err != nil {
-			return fmt.Errorf("cloudstream: listen stream server: %w", err)
-		}
-		m.stream = ln
-	}
-	if m.tunnel == nil {
-		ln, err := net.Listen("tcp", m.opts.TunnelAddress)
-		if err != nil {
-			return fmt.Errorf("cloudstream: listen tunnel server: %w", err)
-		}
-		m.tunnel = ln
-	}
-	return nil
 }
 
 // Name implements beehive.Module.
@@ -161,20 +138,11 @@ func (m *Module) Group() string { return Name }
 
 // StreamAddr is the stream server's bound address; nil between a Start
 // that returned and the next.
-func (m *Module) StreamAddr() net.Addr { return m.addr(&m.stream) }
+func (m *Module) StreamAddr() net.Addr { return m.stream.Addr() }
 
 // TunnelAddr is the tunnel server's bound address; nil between a Start
 // that returned and the next.
-func (m *Module) TunnelAddr() net.Addr { return m.addr(&m.tunnel) }
-
-func (m *Module) addr(ln *net.Listener) net.Addr {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if *ln == nil {
-		return nil
-	}
-	return (*ln).Addr()
-}
+func (m *Module) TunnelAddr() net.Addr { return m.tunnel.Addr() }
 
 // Connected lists the nodes that have a stream tunnel.
 func (m *Module) Connected() []string { return m.tunnels.nodes() }
@@ -182,20 +150,16 @@ func (m *Module) Connected() []string { return m.tunnels.nodes() }
 // Start serves both ports until ctx ends, then closes the listeners and
 // every session and returns once the requests in flight have ended.
 func (m *Module) Start(ctx context.Context) error {
-	m.mu.Lock()
-	if err := m.bindLocked(); err != nil {
-		m.mu.Unlock()
-		return err
+	defer m.stream.Close()
+	defer m.tunnel.Close()
+	stream, err := m.stream.Bind()
+	if err != nil {
+		return fmt.Errorf("cloudstream: stream server: %w", err)
 	}
-	stream, tunnel := m.stream, m.tunnel
-	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		_ = m.stream.Close()
-		_ = m.tunnel.Close()
-		m.stream, m.tunnel = nil, nil
-		m.mu.Unlock()
-	}()
+	tunnel, err := m.tunnel.Bind()
+	if err != nil {
+		return fmt.Errorf("cloudstream: tunnel server: %w", err)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -210,7 +174,7 @@ func (m *Module) Start(ctx context.Context) error {
 	g.Go(func() error { m.loadClientCAs(gctx); return nil })
 	g.Go(func() error { return m.serveStreams(gctx, stream) })
 	m.log.Info("serving streams", "stream", stream.Addr().String(), "tunnel", tunnel.Addr().String())
-	err := g.Wait()
+	err = g.Wait()
 	if ctx.Err() != nil {
 		return nil
 	}

@@ -58,7 +58,7 @@ func TestNewValidates(t *testing.T) {
 		defer busy.Close()
 		o := good()
 		o.TunnelAddress = busy.Addr().String()
-		if _, err := cloudstream.New(o); err == nil || !strings.Contains(err.Error(), "listen tunnel server") {
+		if _, err := cloudstream.New(o); err == nil || !strings.Contains(err.Error(), "tunnel server: listen "+o.TunnelAddress) {
 			t.Errorf("New on a busy port: %v; want a listen error", err)
 		}
 	})

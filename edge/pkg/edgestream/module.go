@@ -100,9 +100,12 @@ type Module struct {
 	log       *slog.Logger
 	handler   http.Handler
 	connected atomic.Bool
+	// local is LocalAddress, bound by New; nil without one.
+	local *httpserver.Listener
 }
 
-// New validates o and builds the handler.
+// New validates o, builds the handler and binds LocalAddress, so that an
+// address in use is reported before anything starts.
 func New(o Options) (*Module, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -112,7 +115,13 @@ func New(o Options) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Module{opts: o, log: log, handler: h}, nil
+	m := &Module{opts: o, log: log, handler: h}
+	if o.LocalAddress != "" {
+		if m.local, err = httpserver.Listen(o.LocalAddress); err != nil {
+			return nil, fmt.Errorf("edgestream: local server: %w", err)
+		}
+	}
+	return m, nil
 }
 
 // Name implements beehive.Module.
@@ -124,8 +133,8 @@ func (m *Module) Group() string { return "stream" }
 // Connected reports whether the stream tunnel to cloudcore is up.
 func (m *Module) Connected() bool { return m.connected.Load() }
 
-// Start listens on LocalAddress (an error if it cannot), keeps the stream
-// tunnel to cloudcore up, and serves the handler on both until ctx ends.
+// Start serves on LocalAddress (an error if it cannot bind it again after
+// a restart), keeps the stream tunnel to cloudcore up, and serves the handler on both until ctx ends.
 // It returns after every request it served has ended.
 func (m *Module) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -134,11 +143,12 @@ func (m *Module) Start(ctx context.Context) error {
 	defer reqs.StopAndWait()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if m.opts.LocalAddress != "" {
-		ln, err := net.Listen("tcp", m.opts.LocalAddress)
+	if m.local != nil {
+		ln, err := m.local.Bind()
 		if err != nil {
-			return fmt.Errorf("edgestream: listen on %s: %w", m.opts.LocalAddress, err)
+			return fmt.Errorf("edgestream: local server: %w", err)
 		}
+		defer m.local.Close()
 		srv := m.newServer(ctx, reqs)
 		m.log.Info("serving container logs and exec locally", "address", ln.Addr().String())
 		wg.Go(func() {

@@ -358,7 +358,7 @@ func TestModuleRefused(t *testing.T) {
 }
 
 // TestModuleLocal: the handler listens on LocalAddress; a taken address
-// fails Start.
+// fails New.
 func TestModuleLocal(t *testing.T) {
 	pki := newTestPKI(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -370,16 +370,12 @@ func TestModuleLocal(t *testing.T) {
 
 	o := moduleOptions(t, pki, "127.0.0.1:1", streamRuntime()) // no cloud there
 	o.LocalAddress = taken
-	m, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(t.Context()); err == nil || !strings.Contains(err.Error(), taken) {
-		t.Errorf("Start on a taken address: %v, want an error naming it", err)
+	if _, err := New(o); err == nil || !strings.Contains(err.Error(), taken) {
+		t.Errorf("New on a taken address: %v, want an error naming it", err)
 	}
 
 	ln.Close()
-	m, err = New(o)
+	m, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
