@@ -204,8 +204,11 @@ func TestContainerLogsFollow(t *testing.T) {
 	if l, err := lines.ReadString('\n'); err != nil || l != "first\n" {
 		t.Fatalf("first followed line %q, %v", l, err)
 	}
-	rt.setRunning("app-0", false)
+	// As a runtime does: the last line is written, then the container
+	// stops. (The other order raced: a reader at EOF that sees the stop
+	// before the write rightly ends without it.)
 	writeCRILog(t, path, testNow, "last")
+	rt.setRunning("app-0", false)
 	rest, err := io.ReadAll(lines) // ends: the container stopped
 	if err != nil || string(rest) != "last\n" {
 		t.Fatalf("rest of the follow %q, %v; want \"last\\n\" and the end", rest, err)
