@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tether-edge/tether/beehive"
 	"github.com/tether-edge/tether/common/config"
 )
@@ -121,7 +123,7 @@ func testProcess(t *testing.T, mods ...*waiter) Process {
 		Name:   "faked",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Bus:    config.Bus{QueueSize: 8, ShutdownTimeout: config.Duration{Duration: 5 * time.Second}},
-		Modules: func(*beehive.Bus) ([]Entry, error) {
+		Modules: func(*beehive.Bus, prometheus.Registerer) ([]Entry, error) {
 			var es []Entry
 			for _, m := range mods {
 				es = append(es, Entry{Module: m, Policy: beehive.Policy{OnError: beehive.StopProcess}})
@@ -185,8 +187,8 @@ func TestProcessHealthzRunsModuleChecks(t *testing.T) {
 	modules := p.Modules
 	var failing atomic.Bool
 	failing.Store(true)
-	p.Modules = func(b *beehive.Bus) ([]Entry, error) {
-		es, err := modules(b)
+	p.Modules = func(b *beehive.Bus, reg prometheus.Registerer) ([]Entry, error) {
+		es, err := modules(b, reg)
 		es[0].Healthz = func(context.Context) error {
 			if failing.Load() {
 				return errors.New("runtime is down")
@@ -219,6 +221,45 @@ func TestProcessHealthzRunsModuleChecks(t *testing.T) {
 	failing.Store(false)
 	if code, body := get(); code != http.StatusOK {
 		t.Errorf("/healthz with a passing check = %d %q, want 200", code, body)
+	}
+	cancel()
+	<-done
+}
+
+// A metric a module registers is served on the health endpoint's /metrics,
+// next to the Go runtime's and the process's.
+func TestProcessServesModuleMetrics(t *testing.T) {
+	m := &waiter{name: "pods", started: make(chan struct{})}
+	p := testProcess(t, m)
+	addr := freeAddr(t)
+	p.Health.Address = addr
+	modules := p.Modules
+	p.Modules = func(b *beehive.Bus, reg prometheus.Registerer) ([]Entry, error) {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Name: "tether_test_things_total", Help: "Things."})
+		reg.MustRegister(c)
+		c.Add(3)
+		return modules(b, reg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	body := ""
+	deadline := time.Now().Add(5 * time.Second)
+	for tick := time.NewTicker(20 * time.Millisecond); time.Now().Before(deadline); <-tick.C {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		break
+	}
+	for _, want := range []string{"tether_test_things_total 3", "go_goroutines ", "process_open_fds "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
 	}
 	cancel()
 	<-done

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/tether-edge/tether/beehive"
 	"github.com/tether-edge/tether/common/config"
 	"github.com/tether-edge/tether/common/health"
@@ -29,8 +32,10 @@ type Process struct {
 	Bus    config.Bus
 	// Health.Address empty means no health endpoint.
 	Health config.Health
-	// Modules builds the binary's modules; they get the bus to talk on. Required.
-	Modules func(bus *beehive.Bus) ([]Entry, error)
+	// Modules builds the binary's modules; they get the bus to talk on and
+	// the registry for their metrics (served on the health endpoint's
+	// /metrics). Required.
+	Modules func(bus *beehive.Bus, metrics prometheus.Registerer) ([]Entry, error)
 }
 
 // Run builds the bus, registers the health endpoint and the modules, and runs
@@ -48,7 +53,8 @@ func (p Process) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("build bus: %w", err)
 	}
-	entries, err := p.Modules(bus)
+	metrics := NewRegistry()
+	entries, err := p.Modules(bus, metrics)
 	if err != nil {
 		return fmt.Errorf("build modules: %w", err)
 	}
@@ -59,7 +65,7 @@ func (p Process) Run(ctx context.Context) error {
 				checks = append(checks, health.Check{Name: e.Module.Name(), Func: e.Healthz})
 			}
 		}
-		h, err := health.New(health.Options{Address: p.Health.Address, Source: bus, Logger: p.Logger, Checks: checks})
+		h, err := health.New(health.Options{Address: p.Health.Address, Source: bus, Logger: p.Logger, Checks: checks, Metrics: metrics})
 		if err != nil {
 			return err
 		}
@@ -76,4 +82,13 @@ func (p Process) Run(ctx context.Context) error {
 	}
 	p.Logger.Info(p.Name + " stopped")
 	return nil
+}
+
+// NewRegistry is a metrics registry holding the Go runtime's and the
+// process's collectors (goroutines, GC, memory, CPU, open files), to which
+// the modules add their own.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }

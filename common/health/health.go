@@ -3,6 +3,7 @@
 //	GET /healthz  200 "ok" while the process serves requests and every Check passes
 //	GET /readyz   200 "ok" when every module on the bus is running, else 503 naming those that are not
 //	GET /status   JSON: each module's name, group, running, restart count and last error
+//	GET /metrics  Prometheus text format, when Options.Metrics is set
 //
 // The listener is bound by New, so a port already in use is reported before
 // any module starts. Start serves until its context ends, then shuts the
@@ -21,6 +22,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tether-edge/tether/beehive"
 	"github.com/tether-edge/tether/common/httpserver"
@@ -48,6 +52,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Checks run on /healthz, in order. Optional.
 	Checks []Check
+	// Metrics, when set, is served on /metrics.
+	Metrics prometheus.Gatherer
 }
 
 // Server is the health endpoint module.
@@ -77,6 +83,12 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /status", s.status)
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Metrics, promhttp.HandlerOpts{
+			ErrorLog:      slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+			ErrorHandling: promhttp.ContinueOnError,
+		}))
+	}
 	s.handler = mux
 	return s, nil
 }

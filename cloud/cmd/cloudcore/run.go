@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,14 +44,14 @@ func run(ctx context.Context, cfg *config.CloudCore) error {
 		Logger: log,
 		Bus:    cfg.Bus,
 		Health: cfg.Health,
-		Modules: func(bus *beehive.Bus) ([]daemon.Entry, error) {
-			return modules(ctx, cfg, bus, log)
+		Modules: func(bus *beehive.Bus, metrics prometheus.Registerer) ([]daemon.Entry, error) {
+			return modules(ctx, cfg, bus, metrics, log)
 		},
 	}.Run(ctx)
 }
 
 // modules is cloudcore's composition root.
-func modules(ctx context.Context, cfg *config.CloudCore, bus *beehive.Bus, log *slog.Logger) ([]daemon.Entry, error) {
+func modules(ctx context.Context, cfg *config.CloudCore, bus *beehive.Bus, metrics prometheus.Registerer, log *slog.Logger) ([]daemon.Entry, error) {
 	kube, dyn, err := kubeClients(cfg.KubeAPI)
 	if err != nil {
 		return nil, err

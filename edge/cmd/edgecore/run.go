@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tether-edge/tether/beehive"
 	"github.com/tether-edge/tether/common/config"
 	"github.com/tether-edge/tether/common/daemon"
@@ -48,14 +50,14 @@ func run(ctx context.Context, cfg *config.EdgeCore) error {
 		Logger: log,
 		Bus:    cfg.Bus,
 		Health: cfg.Health,
-		Modules: func(bus *beehive.Bus) ([]daemon.Entry, error) {
-			return modules(cfg, bus, store, log)
+		Modules: func(bus *beehive.Bus, metrics prometheus.Registerer) ([]daemon.Entry, error) {
+			return modules(cfg, bus, store, metrics, log)
 		},
 	}.Run(ctx)
 }
 
 // modules is edgecore's composition root.
-func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, log *slog.Logger) ([]daemon.Entry, error) {
+func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, metrics prometheus.Registerer, log *slog.Logger) ([]daemon.Entry, error) {
 	var node *nodestatus.Module
 	var pods *edged.Edged
 	var subscribers []string
