@@ -265,6 +265,41 @@ func TestProcessServesModuleMetrics(t *testing.T) {
 	<-done
 }
 
+// A registry the caller passes is the one served: collectors registered on
+// it before Run (edgecore's store) appear beside the modules' own.
+func TestProcessServesCallersRegistry(t *testing.T) {
+	p := testProcess(t, &waiter{name: "pods", started: make(chan struct{})})
+	addr := freeAddr(t)
+	p.Health.Address = addr
+	p.Metrics = NewRegistry()
+	early := prometheus.NewCounter(prometheus.CounterOpts{Name: "tether_test_early_total", Help: "Early things."})
+	p.Metrics.MustRegister(early)
+	early.Add(2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	body := ""
+	deadline := time.Now().Add(5 * time.Second)
+	for tick := time.NewTicker(20 * time.Millisecond); time.Now().Before(deadline); <-tick.C {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		break
+	}
+	for _, want := range []string{"tether_test_early_total 2", "go_goroutines "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
+	cancel()
+	<-done
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

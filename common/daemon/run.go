@@ -32,6 +32,10 @@ type Process struct {
 	Bus    config.Bus
 	// Health.Address empty means no health endpoint.
 	Health config.Health
+	// Metrics is the registry handed to Modules and served on /metrics;
+	// nil means a new NewRegistry(). Pass one to register collectors of
+	// parts built before Run (edgecore's store).
+	Metrics *prometheus.Registry
 	// Modules builds the binary's modules; they get the bus to talk on and
 	// the registry for their metrics (served on the health endpoint's
 	// /metrics). Required.
@@ -53,7 +57,10 @@ func (p Process) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("build bus: %w", err)
 	}
-	metrics := NewRegistry()
+	metrics := p.Metrics
+	if metrics == nil {
+		metrics = NewRegistry()
+	}
 	entries, err := p.Modules(bus, metrics)
 	if err != nil {
 		return fmt.Errorf("build modules: %w", err)
