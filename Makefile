@@ -8,6 +8,7 @@ BENCH      ?=
 BENCHTIME  ?= 2s
 FUZZTIME   ?= 20s
 UP_DIR     ?= _output/up
+KUBECONFIG_OUT := _output/kubeconfig
 
 # Packages with concurrency run under the race detector; that is all of them.
 UNIT_PKGS  := ./beehive/... ./common/... ./cloud/... ./edge/... ./tests/perf/...
@@ -49,10 +50,11 @@ bench: deps
 ## up: control plane, cloudcore and edgecore on this machine; down stops them
 up: deps build
 	$(GO) build -o $(BIN)/ ./tests/cmd/localup
-	$(BIN)/localup -dir $(UP_DIR) -bin $(BIN) up
+	$(BIN)/localup -dir $(UP_DIR) -bin $(BIN) -kubeconfig $(KUBECONFIG_OUT) up
 
 down:
-	$(GO) run ./tests/cmd/localup -dir $(UP_DIR) down
+	$(GO) build -o $(BIN)/ ./tests/cmd/localup
+	$(BIN)/localup -dir $(UP_DIR) -kubeconfig $(KUBECONFIG_OUT) down
 
 ## generate: deep-copy functions of the API types (commit the result)
 generate:

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -17,69 +19,79 @@ import (
 )
 
 const (
-	startTimeout = 5 * time.Minute
-	stopTimeout  = 30 * time.Second
-	pollEvery    = 200 * time.Millisecond
+	startTimeout = 8 * time.Minute
+	// stopTimeout covers the slowest orderly stop: the demo pod's grace
+	// period, then containerd removing its sandboxes.
+	stopTimeout = time.Minute
+	pollEvery   = 200 * time.Millisecond
 )
 
-// up starts the supervisor unless one is running, waits until it reports
-// ready, and prints how to reach the system.
-func up(dir, bin string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// up starts the supervisor unless one is running, repeats its progress until
+// it reports ready, and prints how to reach the system.
+func up(o options) error {
+	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return err
 	}
-	if pid, ok := running(dir); ok {
-		if st, err := readState(dir); err == nil {
+	if pid, ok := running(o.dir); ok {
+		if st, err := readState(o.dir); err == nil {
 			fmt.Printf("already running (supervisor pid %d)\n", pid)
-			printState(st)
+			printState(o, st)
 			return nil
 		}
-		return fmt.Errorf("supervisor pid %d is running but not ready; see %s, or run make down", pid, logPath(dir))
+		return fmt.Errorf("supervisor pid %d is running but not ready; see %s, or run make down", pid, logPath(o.dir))
 	}
 	// Nothing is running: start from clean folders, not the last run's etcd data.
-	os.Remove(statePath(dir))
-	if err := os.RemoveAll(filepath.Join(dir, "run")); err != nil {
+	os.Remove(statePath(o.dir))
+	if err := os.RemoveAll(filepath.Join(o.dir, "run")); err != nil {
 		return err
 	}
-	pid, err := startSupervisor(dir, bin)
+	pid, err := startSupervisor(o)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("starting the control plane, cloudcore and edgecore (supervisor pid %d, log %s)\n", pid, logPath(dir))
-	st, err := waitReady(dir, pid)
+	fmt.Printf("starting Tether (supervisor pid %d, log %s)\n", pid, logPath(o.dir))
+	st, err := waitReady(o.dir, pid, os.Stdout)
 	if err != nil {
-		return fmt.Errorf("%w\n%s", err, testenv.TailFile(logPath(dir), 30))
+		return fmt.Errorf("%w\n%s", err, testenv.TailFile(logPath(o.dir), 30))
 	}
-	printState(st)
+	if err := linkKubectl(st.Kubectl, o.kubectlLink()); err != nil {
+		return err
+	}
+	printState(o, st)
 	return nil
 }
 
-func startSupervisor(dir, bin string) (int, error) {
+func startSupervisor(o options) (int, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, err
 	}
-	logf, err := os.Create(logPath(dir))
+	logf, err := os.Create(logPath(o.dir))
 	if err != nil {
 		return 0, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(self, "-dir", dir, "-bin", bin, "serve")
+	cmd := exec.Command(self, append(o.args(), "serve")...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives make; down signals its group
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("start supervisor: %w", err)
 	}
 	pid := cmd.Process.Pid
-	if err := os.WriteFile(pidPath(dir), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+	if err := os.WriteFile(pidPath(o.dir), []byte(strconv.Itoa(pid)), 0o644); err != nil {
 		return 0, err
 	}
 	return pid, cmd.Process.Release()
 }
 
-func waitReady(dir string, pid int) (state, error) {
+// waitReady waits for the state file, writing each progress line of the
+// supervisor's log to out as it appears.
+func waitReady(dir string, pid int, out io.Writer) (state, error) {
 	deadline := time.Now().Add(startTimeout)
+	started := time.Now()
+	var seen int64
 	for {
+		seen = showProgress(logPath(dir), seen, out, started)
 		if st, err := readState(dir); err == nil {
 			return st, nil
 		}
@@ -93,16 +105,55 @@ func waitReady(dir string, pid int) (state, error) {
 	}
 }
 
+// showProgress writes the progress lines of log past offset, each with the
+// time since start, and returns the offset of the first incomplete line.
+func showProgress(log string, offset int64, out io.Writer, start time.Time) int64 {
+	f, err := os.Open(log)
+	if err != nil {
+		return offset
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return offset
+	}
+	b, _ := io.ReadAll(f)
+	end := bytes.LastIndexByte(b, '\n')
+	if end < 0 {
+		return offset
+	}
+	for _, line := range strings.Split(string(b[:end]), "\n") {
+		if msg, ok := strings.CutPrefix(line, progressPrefix); ok && msg != "ready" {
+			fmt.Fprintf(out, "  [%3.0fs] %s\n", time.Since(start).Seconds(), msg)
+		}
+	}
+	return offset + int64(end) + 1
+}
+
+// linkKubectl points link at the control plane's kubectl, replacing an
+// older link.
+func linkKubectl(target, link string) error {
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		return err
+	}
+	tmp := link + ".tmp"
+	os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return err
+	}
+	return os.Rename(tmp, link)
+}
+
 // down stops the supervisor, which stops everything it started.
-func down(dir string) error {
-	pid, ok := running(dir)
+func down(o options) error {
+	pid, ok := running(o.dir)
 	if !ok {
 		fmt.Println("nothing running")
-		return cleanFiles(dir)
+		return cleanFiles(o)
 	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		return fmt.Errorf("signal supervisor %d: %w", pid, err)
 	}
+	fmt.Printf("stopping (supervisor pid %d)\n", pid)
 	deadline := time.Now().Add(stopTimeout)
 	for alive(pid) {
 		if time.Now().After(deadline) {
@@ -113,23 +164,45 @@ func down(dir string) error {
 		time.Sleep(pollEvery)
 	}
 	fmt.Println("stopped")
-	return cleanFiles(dir)
+	return cleanFiles(o)
 }
 
-func printState(st state) {
+func printState(o options, st state) {
+	binDir := filepath.Dir(o.kubectlLink())
+	podNS, pod, _ := strings.Cut(st.DemoPod, "/")
 	fmt.Printf(`
-Tether is up.
-  kube-apiserver   %s
-  kubectl          kubectl --kubeconfig %s get nodes
-  cloudcore        curl -s %s/status
-  edgecore         curl -s %s/status   (node %s)
-  logs             %s, %s
-                   (every component: %s)
-  stop             make down
-`, st.APIServer, st.Kubeconfig, st.CloudHealth, st.EdgeHealth, st.NodeName, st.CloudcoreLog, st.EdgecoreLog, st.LogDir)
+Tether is up: node %s is Ready and runs the demo pod %s.
+
+Point kubectl (v%s's, linked into %s) at it:
+  export KUBECONFIG=%s PATH=%s:$PATH
+
+Then try:
+  kubectl get nodes,pods -o wide
+  kubectl logs -f -n %s %s
+  kubectl exec -n %s %s -- uname -a
+  curl -s %s/metrics | grep ^tether_      (edgecore; cloudcore: %s/metrics)
+  make down                               (stops everything make up started)
+
+Logs: cloudcore %s
+      edgecore  %s
+      all       %s (apiserver, etcd, containerd, ...)
+`, st.NodeName, st.DemoPod, kubeVersion(st.Kubectl), binDir, st.Kubeconfig, binDir,
+		podNS, pod, podNS, pod,
+		st.EdgeHealth, st.CloudHealth, st.CloudcoreLog, st.EdgecoreLog, st.LogDir)
 	if st.Device != "" {
 		printDeviceHints(st)
 	}
+}
+
+// kubeVersion is the Kubernetes version in the cached kubectl's path
+// (…/kubernetes/<version>/bin/kubectl), or "the control plane" when the path
+// has no version in it.
+func kubeVersion(kubectl string) string {
+	v := filepath.Base(filepath.Dir(filepath.Dir(kubectl)))
+	if !strings.HasPrefix(v, "v") {
+		return "the control plane"
+	}
+	return strings.TrimPrefix(v, "v")
 }
 
 // printDeviceHints shows the demo device: its object, and how to report a
@@ -143,12 +216,12 @@ func printDeviceHints(st state) {
 	topic := fmt.Sprintf("$hw/events/device/%s/%s/twin/update", ns, name)
 	payload := `{"event_id":"1","timestamp":0,"twin":{"temperature":{"actual":{"value":"21.5"},"metadata":{"type":"float"}}}}`
 	fmt.Printf(`
-A demo device, %s on node %s:
-  see it           kubectl --kubeconfig %s -n %s get device %s -o yaml
+The demo device %s (served by node %s):
+  see it           kubectl -n %s get device %s -o yaml
   watch MQTT       mosquitto_sub -h %s -p %s -t '$hw/events/#' -v
   report a value   mosquitto_pub -h %s -p %s -t '%s' -m '%s'
-                   (status.twins of the Device then shows temperature 21.5)
-`, st.Device, st.NodeName, st.Kubeconfig, ns, name, host, port, host, port, topic, payload)
+                   then: kubectl -n %s get device %s -o jsonpath='{.status.twins}'   (temperature 21.5)
+`, st.Device, st.NodeName, ns, name, host, port, host, port, topic, payload, ns, name)
 }
 
 // running returns the supervisor's pid if it is alive.
@@ -180,8 +253,9 @@ func readState(dir string) (state, error) {
 	return st, json.Unmarshal(b, &st)
 }
 
-func cleanFiles(dir string) error {
-	for _, p := range []string{pidPath(dir), statePath(dir)} {
+// cleanFiles removes what up wrote for a system that no longer runs.
+func cleanFiles(o options) error {
+	for _, p := range []string{pidPath(o.dir), statePath(o.dir), o.kubeconfig, o.kubectlLink()} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}

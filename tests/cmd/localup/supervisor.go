@@ -14,6 +14,7 @@ import (
 // state is what `serve` writes once everything is ready, for `up` to print.
 type state struct {
 	Kubeconfig   string `json:"kubeconfig"`
+	Kubectl      string `json:"kubectl"`
 	APIServer    string `json:"apiserver"`
 	CloudHealth  string `json:"cloudcoreHealth"`
 	EdgeHealth   string `json:"edgecoreHealth"`
@@ -25,6 +26,8 @@ type state struct {
 	MQTT string `json:"mqtt"`
 	// Device is the demo Device, namespace/name.
 	Device string `json:"device"`
+	// DemoPod is the running pod of the demo Deployment, namespace/name.
+	DemoPod string `json:"demoPod"`
 }
 
 const (
@@ -32,47 +35,71 @@ const (
 	edgeHealth  = "127.0.0.1:9092"
 	mqttListen  = "127.0.0.1:1884" // edgecore's default
 	nodeName    = "edge-1"
+	// progressPrefix marks the supervisor's log lines that `up` repeats
+	// while it waits.
+	progressPrefix = "localup: "
 )
 
 // serve starts every component, writes the state file, and keeps them
 // running until ctx ends; then it stops them in reverse order.
-func serve(ctx context.Context, dir, bin string) error {
-	pt := testenv.NewProgramT(filepath.Join(dir, "run"), os.Stderr)
+func serve(ctx context.Context, o options) error {
+	pt := testenv.NewProgramT(filepath.Join(o.dir, "run"), os.Stderr)
 	defer pt.Close()
 	var st state
-	if err := pt.Run(func(t testenv.T) { st = startAll(t, dir, bin) }); err != nil {
+	if err := pt.Run(func(t testenv.T) { st = startAll(t, o) }); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, "state.json"), st); err != nil {
+	if err := writeJSON(statePath(o.dir), st); err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "localup: ready")
+	progress("ready")
 	<-ctx.Done()
-	fmt.Fprintln(os.Stderr, "localup: stopping")
+	progress("stopping")
 	return nil
 }
 
-func startAll(t testenv.T, dir, bin string) state {
+// progress logs one step for `up` to show.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, progressPrefix+format+"\n", args...)
+}
+
+func startAll(t testenv.T, o options) state {
+	progress("starting etcd, kube-apiserver, kube-controller-manager and kube-scheduler")
 	kube := testenv.StartKube(t, testenv.KubeOptions{Scheduler: true, ControllerManager: true})
+	if err := copyFile(kube.Kubeconfig, o.kubeconfig, 0o600); err != nil {
+		t.Fatalf("write the kubeconfig: %v", err)
+	}
+	progress("starting containerd and importing the demo image")
+	ctd := testenv.StartContainerd(t, testenv.ContainerdOptions{})
 	// StartCloudcore installs the Device and DeviceModel CRDs first.
-	cloud := testenv.StartCloudcore(t, testenv.CloudcoreOptions{Bin: bin, Kube: kube, Health: cloudHealth})
+	progress("starting cloudcore (CRDs first)")
+	cloud := testenv.StartCloudcore(t, testenv.CloudcoreOptions{Bin: o.bin, Kube: kube, Health: cloudHealth})
+	progress("applying the demo Device and Deployment")
 	applyDemo(t, kube, nodeName)
+	client := kube.Clientset(t)
+	app := applyDemoApp(t, client)
+	progress("starting edgecore: node %s joins with a one-hour token", nodeName)
 	edge := testenv.StartEdgecore(t, testenv.EdgecoreOptions{
-		Bin: bin, Cloud: cloud, NodeName: nodeName, Health: edgeHealth, MQTTListen: mqttListen,
-		Token: cloud.JoinToken(t, time.Hour),
+		Bin: o.bin, Cloud: cloud, NodeName: nodeName, Health: edgeHealth, MQTTListen: mqttListen,
+		Token: cloud.JoinToken(t, time.Hour), Containerd: ctd,
 	})
 	testenv.WaitLog(t, edge.Process, time.Minute, "in sync with the cloud")
+	progress("waiting for node %s to be Ready and the demo pod to run", nodeName)
+	waitNodeReady(t, client, nodeName)
+	pod := waitDemoPod(t, client, app, nodeName)
 	return state{
-		Kubeconfig:   kube.Kubeconfig,
+		Kubeconfig:   o.kubeconfig,
+		Kubectl:      kube.KubectlPath,
 		APIServer:    kube.Host,
 		CloudHealth:  "http://" + cloudHealth,
 		EdgeHealth:   "http://" + edgeHealth,
 		NodeName:     nodeName,
 		CloudcoreLog: cloud.LogPath,
 		EdgecoreLog:  edge.LogPath,
-		LogDir:       filepath.Join(dir, "run"),
+		LogDir:       filepath.Join(o.dir, "run"),
 		MQTT:         mqttListen,
 		Device:       demoDevice,
+		DemoPod:      app.Namespace + "/" + pod,
 	}
 }
 
@@ -81,8 +108,23 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
+	return writeFileAtomic(path, b, 0o600)
+}
+
+func copyFile(from, to string, mode os.FileMode) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	return writeFileAtomic(to, b, mode)
+}
+
+func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	if err := os.WriteFile(tmp, b, mode); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
