@@ -35,8 +35,8 @@ func (m *Manager) fetchCA(ctx context.Context, pinned string) (*x509.Certificate
 		return nil, fmt.Errorf("fetch CA from %s: %w", m.opts.Server, err)
 	}
 	if got := certs.Hash(ca.Raw); got != pinned {
-		return nil, fmt.Errorf("CA served by %s has hash %s but the join token pins %s: refusing it (wrong server, or someone in between)",
-			m.opts.Server, got, pinned)
+		return nil, fmt.Errorf("CA served by %s has hash %s but the join token pins %s: refusing it (wrong server, or someone in between): %w",
+			m.opts.Server, got, pinned, ErrCAMismatch)
 	}
 	return ca, nil
 }
@@ -87,7 +87,7 @@ func (m *Manager) do(ctx context.Context, cfg *tls.Config, method, path, bearer 
 	}
 	if resp.StatusCode != http.StatusOK {
 		reason := strings.TrimSpace(string(data[:min(len(data), maxErrorBody)]))
-		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, reason)
+		return nil, &ServerError{Method: method, Path: path, Status: resp.Status, Code: resp.StatusCode, Reason: reason}
 	}
 	return data, nil
 }

@@ -27,6 +27,26 @@ const (
 // join with.
 var ErrNoToken = errors.New("certmanager: no valid certificate and no join token")
 
+// ErrCAMismatch: the join server served a CA whose hash is not the one the
+// join token pins (a wrong server, a token from another cluster, or someone
+// in between). Bootstrap's error wraps it.
+var ErrCAMismatch = errors.New("CA hash does not match the join token")
+
+// ServerError is a join server's refusal: any answer but 200. Bootstrap's
+// error wraps it; a refused or expired join token is Code 401.
+type ServerError struct {
+	// Method and Path are the request's; Status is the HTTP status line
+	// ("401 Unauthorized") and Code its number.
+	Method, Path, Status string
+	Code                 int
+	// Reason is the start of the server's answer (at most 512 bytes).
+	Reason string
+}
+
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("%s %s: %s: %s", e.Method, e.Path, e.Status, e.Reason)
+}
+
 // Options configure a Manager.
 type Options struct {
 	// Server is the join server's base URL, "https://host:10002". Required.

@@ -258,7 +258,7 @@ func TestCAHashMismatchRefused(t *testing.T) {
 	wrong.CAHash = other.Hash()
 	o.Token = wrong.String()
 	err = newManager(t, o).Bootstrap(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "refusing it") || !strings.Contains(err.Error(), other.Hash()) {
+	if !errors.Is(err, ErrCAMismatch) || !strings.Contains(err.Error(), "refusing it") || !strings.Contains(err.Error(), other.Hash()) {
 		t.Fatalf("Bootstrap = %v, want a refusal naming the pinned hash", err)
 	}
 	for _, f := range []string{o.CAFile, o.KeyFile, o.CertFile} {
