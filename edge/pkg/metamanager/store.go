@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tether-edge/tether/common/message"
 	"github.com/tether-edge/tether/common/objsync"
 	"github.com/tether-edge/tether/common/wire"
@@ -37,6 +39,9 @@ type StoreOptions struct {
 	// repair; the writing methods fail. The file must exist and have this
 	// binary's schema version.
 	ReadOnly bool
+	// Metrics receives the writer's measurements; nil means collectors
+	// on a registry of their own (measured, never served).
+	Metrics *Metrics
 }
 
 func (o *StoreOptions) validate() error {
@@ -55,6 +60,9 @@ func (o *StoreOptions) validate() error {
 	}
 	if o.MaxBatch == 0 {
 		o.MaxBatch = 1024
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
 	}
 	return nil
 }
@@ -171,7 +179,7 @@ func (s *Store) openWritable(o StoreOptions) error {
 	if err != nil {
 		return err
 	}
-	w := &batchWriter{db: wdb, maxBatch: o.MaxBatch}
+	w := &batchWriter{db: wdb, maxBatch: o.MaxBatch, metrics: o.Metrics}
 	s.writer = w
 	from, err := migrate(ctx, wdb, s.path)
 	if err != nil {

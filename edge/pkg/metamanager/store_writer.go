@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/tether-edge/tether/common/devicemsg"
 	"github.com/tether-edge/tether/common/kubemsg"
@@ -46,6 +47,7 @@ var writeSQL = [...]string{
 type batchWriter struct {
 	db       *sql.DB // one connection
 	maxBatch int
+	metrics  *Metrics
 
 	// conn is db's connection; stmts and args are used only inside
 	// conn.Raw, by run (or by a test while run is idle).
@@ -169,12 +171,16 @@ func (w *batchWriter) commit(batch []*writeOp) {
 	for len(batch) > 0 {
 		bad, err := w.tryCommit(ctx, batch)
 		if bad < 0 {
+			if err != nil {
+				w.metrics.WriteErrors.Add(float64(len(batch)))
+			}
 			for _, op := range batch {
 				op.err = err
 				close(op.done)
 			}
 			return
 		}
+		w.metrics.WriteErrors.Inc()
 		batch[bad].err = err
 		close(batch[bad].done)
 		batch = append(batch[:bad], batch[bad+1:]...)
@@ -186,6 +192,7 @@ func (w *batchWriter) commit(batch []*writeOp) {
 // -1 and the transaction's error.
 func (w *batchWriter) tryCommit(ctx context.Context, batch []*writeOp) (bad int, err error) {
 	bad = -1
+	start := time.Now()
 	err = w.conn.Raw(func(dc any) error {
 		begin, ok := dc.(driver.ConnBeginTx)
 		if !ok {
@@ -211,6 +218,8 @@ func (w *batchWriter) tryCommit(ctx context.Context, batch []*writeOp) (bad int,
 	if err != nil {
 		return bad, err
 	}
+	w.metrics.WriteDuration.Observe(time.Since(start).Seconds())
+	w.metrics.Writes.Add(float64(len(batch)))
 	w.commits.Add(1)
 	if w.uncheckpointed += len(batch); w.uncheckpointed >= checkpointEvery {
 		w.checkpoints.request()
