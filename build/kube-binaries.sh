@@ -17,6 +17,7 @@ build() {
   for b in "${bins[@]}"; do have_all "$K8S_BIN" "$b" || missing+=("$b"); done
   ((${#missing[@]})) || { log "kubernetes $K8S_VERSION binaries cached in $K8S_BIN"; return; }
   log "building kubernetes $K8S_VERSION (${missing[*]}); about 15 minutes on 2 cores when cold"
+  log "step 1/3: downloading the k8s.io/kubernetes $K8S_VERSION module source"
   local src staging
   src=$(GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
@@ -39,7 +40,11 @@ build() {
     ldflags+=" -X $pkg.gitMinor=$(cut -d. -f2 <<<"$K8S_VERSION") -X $pkg.gitTreeState=clean"
     rm -rf "$K8S_BIN.tmp"
     mkdir -p "$K8S_BIN.tmp"
-    go build -ldflags "$ldflags" -o "$K8S_BIN.tmp/" "${missing[@]/#/./cmd/}"
+    local pkgs=("${missing[@]/#/./cmd/}") total
+    log "step 2/3: downloading the modules they depend on and listing their packages"
+    total=$(go list -deps "${pkgs[@]}" | wc -l)
+    log "step 3/3: compiling $total packages"
+    go build -v -ldflags "$ldflags" -o "$K8S_BIN.tmp/" "${pkgs[@]}" 2>&1 | go_build_progress "$total"
   )
   mkdir -p "$K8S_BIN"
   for b in "${missing[@]}"; do mv "$K8S_BIN.tmp/$b" "$K8S_BIN/$b"; done

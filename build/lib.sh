@@ -31,3 +31,23 @@ with_lock() {
   "$@"
   flock -u "$fd"
 }
+
+# go_build_progress TOTAL: a filter for `go build -v` output. It logs how
+# many of TOTAL packages have been compiled each time another 5% is done, so
+# a long build shows what it is doing and how far along it is, and passes
+# every other line (compiler errors) through to stderr. Packages found in
+# the build cache are not printed by go, so a warm build ends early.
+go_build_progress() {
+  awk -v total="$1" -v tag="[$(basename "$0")]" '
+    /^[A-Za-z0-9_.\/~+-]+$/ {
+      n++
+      pct = int(n * 100 / total)
+      if (pct >= next_pct) {
+        printf "%s compiled %d of %d packages (%d%%)\n", tag, n, total, pct > "/dev/stderr"
+        fflush("/dev/stderr")
+        next_pct = pct - pct % 5 + 5
+      }
+      next
+    }
+    { print > "/dev/stderr" }'
+}
