@@ -67,6 +67,16 @@
 // loses them. When edgecore stops or restarts, the publications still in
 // paho's store (not yet acknowledged by the broker) are lost.
 //
+// # Metrics
+//
+// Options.Metrics counts publications received on the subscribed topics
+// and published (tether_eventbus_mqtt_messages_total{direction="in"|"out"})
+// and those dropped (tether_eventbus_mqtt_dropped_total{reason}): received
+// over maxPayloadBytes (too_large) or not taken by the bus (bus); publish
+// requests EventBus cannot use (invalid) or the broker refused
+// (publish_error). A received publication counts "in" whether or not it is
+// dropped.
+//
 // # Lifetimes and concurrency
 //
 // main calls New, then the bus calls Start, which runs the broker (or the

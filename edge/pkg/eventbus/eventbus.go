@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tether-edge/tether/common/config"
 	"github.com/tether-edge/tether/common/message"
 )
@@ -31,6 +33,9 @@ type Options struct {
 	Deliver string
 	// Log is required.
 	Log *slog.Logger
+	// Metrics counts publications in and out and those dropped; nil means
+	// collectors on a registry of their own (counted, never served).
+	Metrics *Metrics
 }
 
 // broker is the MQTT side EventBus runs on: the embedded broker or a client
@@ -74,6 +79,9 @@ func New(opts Options) (*EventBus, error) {
 		return nil, errors.New("eventbus: maxPayloadBytes must be positive")
 	case opts.Config.Mode != config.EventBusEmbedded && opts.Config.Mode != config.EventBusExternal:
 		return nil, fmt.Errorf("eventbus: unknown mode %q", opts.Config.Mode)
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(prometheus.NewRegistry())
 	}
 	e := &EventBus{opts: opts}
 	if f := opts.Config.External.PasswordFile; opts.Config.Mode == config.EventBusExternal && f != "" {
@@ -143,25 +151,32 @@ func (e *EventBus) setCurrent(b broker) {
 func (e *EventBus) publish(b broker, m message.Message) {
 	topic, payload, ok := publishRequest(m)
 	if !ok {
+		e.opts.Metrics.invalid.Inc()
 		e.opts.Log.Warn("dropped a message EventBus cannot publish", "source", m.Route.Source,
 			"operation", m.Route.Operation, "resource", m.Route.Resource.String())
 		return
 	}
 	if err := b.publish(topic, payload, QoS(topic)); err != nil {
+		e.opts.Metrics.publishError.Inc()
 		e.opts.Log.Warn("publish failed", "topic", topic, "source", m.Route.Source, "err", err)
+		return
 	}
+	e.opts.Metrics.out.Inc()
 }
 
 // deliver hands one publication to the Deliver module, waiting for room in
 // its queue (back-pressure on the publisher) until ctx ends.
 func (e *EventBus) deliver(ctx context.Context, topic string, payload []byte) {
+	e.opts.Metrics.in.Inc()
 	if len(payload) > e.opts.Config.MaxPayloadBytes {
+		e.opts.Metrics.tooLarge.Inc()
 		e.opts.Log.Warn("dropped a publication over maxPayloadBytes", "topic", topic,
 			"bytes", len(payload), "maxPayloadBytes", e.opts.Config.MaxPayloadBytes)
 		return
 	}
 	m := NewPublication(e.opts.Deliver, topic, bytes.Clone(payload))
 	if err := e.opts.Bus.Send(ctx, m); err != nil {
+		e.opts.Metrics.busDrop.Inc()
 		e.opts.Log.Warn("dropped a publication the bus did not take", "topic", topic, "err", err)
 	}
 }

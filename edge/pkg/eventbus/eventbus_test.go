@@ -101,8 +101,14 @@ func embeddedConfig(t *testing.T) config.EventBus {
 // connected. Cleanup checks that Start returned nil.
 func run(t *testing.T, c config.EventBus) (*EventBus, *fakeBus) {
 	t.Helper()
+	return runWith(t, c, nil)
+}
+
+// runWith is run with the given Metrics (nil: New's default).
+func runWith(t *testing.T, c config.EventBus, m *Metrics) (*EventBus, *fakeBus) {
+	t.Helper()
 	bus := newFakeBus()
-	e, err := New(Options{Config: c, Bus: bus, Deliver: "devicetwin", Log: testLog(t)})
+	e, err := New(Options{Config: c, Bus: bus, Deliver: "devicetwin", Log: testLog(t), Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
