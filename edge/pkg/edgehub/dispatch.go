@@ -17,10 +17,14 @@ const maxRequests = 64
 // session runs one connected session until it ends.
 func (h *Hub) session(ctx context.Context, c tunnel.Conn, held int) (synced bool, err error) {
 	h.link.connect()
+	h.metrics.connects.Inc()
+	h.metrics.connected.Set(1)
 	h.log.Info("cloud connected", "address", h.opts.Address, "transport", c.Transport(), "holds", held)
 	h.notify(OpCloudConnected)
 	defer func() {
 		h.link.disconnect()
+		h.metrics.connected.Set(0)
+		h.metrics.disconnects.Inc()
 		h.notify(OpCloudDisconnected)
 	}()
 

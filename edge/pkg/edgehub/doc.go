@@ -23,6 +23,10 @@
 // a state replaced before delivery is skipped (a subscriber may see
 // OpCloudSynced without the OpCloudConnected before it).
 //
+// Options.Metrics shows the tunnel's state: tether_edgehub_connected is 1
+// while a session runs, and sessions begun, ended and failed attempts are
+// counted, each labelled with the transport.
+//
 // # What edge modules send to "edgehub"
 //
 // Edge modules address a message for the cloud to Route.Destination

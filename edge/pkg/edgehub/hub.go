@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
@@ -79,6 +80,9 @@ type Options struct {
 	Codec wire.Codec
 	// Jitter returns a number in [0, 1); nil means math/rand/v2.
 	Jitter func() float64
+	// Metrics receives the tunnel's state; nil means collectors on a
+	// registry of their own (measured, never served).
+	Metrics *Metrics
 }
 
 func (o *Options) validate() error {
@@ -101,6 +105,9 @@ func (o *Options) validate() error {
 	if o.Jitter == nil {
 		o.Jitter = rand.Float64
 	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("edgehub: %w", err)
 	}
@@ -111,6 +118,7 @@ func (o *Options) validate() error {
 type Hub struct {
 	opts      Options
 	log       *slog.Logger
+	metrics   hubMetrics
 	link      *link
 	notifiers []*notifier
 }
@@ -121,7 +129,7 @@ func New(o Options) (*Hub, error) {
 		return nil, err
 	}
 	lim := rate.NewLimiter(rate.Limit(o.UpstreamQPS), o.UpstreamBurst)
-	h := &Hub{opts: o, log: o.Logger.With("module", Name), link: newLink(o.StatusWindow, lim)}
+	h := &Hub{opts: o, log: o.Logger.With("module", Name), link: newLink(o.StatusWindow, lim), metrics: o.Metrics.forTransport(o.Transport)}
 	for _, s := range o.Subscribers {
 		h.notifiers = append(h.notifiers, newNotifier(s))
 	}
@@ -202,29 +210,42 @@ func (h *Hub) connectLoop(ctx context.Context) error {
 // runOnce dials and runs one session; synced says the session reached the
 // cloud's desired set.
 func (h *Hub) runOnce(ctx context.Context) (synced bool, err error) {
-	c, err := h.dial(ctx)
+	c, held, err := h.open(ctx)
 	if err != nil {
+		if ctx.Err() == nil {
+			h.metrics.connectErrors.Inc()
+		}
 		return false, err
+	}
+	return h.session(ctx, c, held)
+}
+
+// open dials the cloud and sends the store's manifest, which begins a
+// session; held is how many objects the manifest lists.
+func (h *Hub) open(ctx context.Context) (c tunnel.Conn, held int, err error) {
+	c, err = h.dial(ctx)
+	if err != nil {
+		return nil, 0, err
 	}
 	manifest, err := h.opts.Store.Manifest(ctx)
 	if err != nil {
 		c.Close("edge store unavailable")
-		return false, fmt.Errorf("read manifest: %w", err)
+		return nil, 0, fmt.Errorf("read manifest: %w", err)
 	}
 	first, err := tunnel.Manifest(Name, manifest)
 	if err != nil {
 		c.Close("bad manifest")
-		return false, err
+		return nil, 0, err
 	}
 	if err := c.SetWriteDeadline(time.Now().Add(h.opts.KeepalivePeriod)); err != nil {
 		c.Close("deadline")
-		return false, err
+		return nil, 0, err
 	}
 	if err := c.Write([]message.Message{first}); err != nil {
 		c.Close("write manifest")
-		return false, fmt.Errorf("send manifest: %w", err)
+		return nil, 0, fmt.Errorf("send manifest: %w", err)
 	}
-	return h.session(ctx, c, len(manifest))
+	return c, len(manifest), nil
 }
 
 func (h *Hub) dial(ctx context.Context) (tunnel.Conn, error) {
