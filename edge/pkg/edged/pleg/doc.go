@@ -72,7 +72,9 @@
 // saying how long. Stats returns counters: relists, list and inspect
 // errors, the last relist's duration, a relist duration histogram
 // (RelistBuckets), events by type, dropped events, stream opens/breaks
-// and the mode.
+// and the mode. Options.Metrics observes the same relists for Prometheus:
+// each successful relist's duration and the time between the starts of two
+// successive ones.
 //
 // # Concurrency
 //

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tether-edge/tether/edge/pkg/edged/runstate"
@@ -46,6 +47,9 @@ type Options struct {
 	// EventBuffer is the capacity of the Events channel; events that do
 	// not fit are dropped and counted. Zero means DefaultEventBuffer (1000).
 	EventBuffer int
+	// Metrics observes relists; nil means collectors on a registry of
+	// their own (measured, never served).
+	Metrics *Metrics
 }
 
 func (o *Options) validate() error {
@@ -70,6 +74,9 @@ func (o *Options) validate() error {
 	if o.EventBuffer == 0 {
 		o.EventBuffer = DefaultEventBuffer
 	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
 	return nil
 }
 
@@ -80,6 +87,7 @@ type PLEG struct {
 	relistPeriod    time.Duration
 	eventedPeriod   time.Duration
 	healthThreshold time.Duration
+	metrics         *Metrics
 
 	events chan Event
 	cache  *Cache
@@ -112,6 +120,7 @@ func New(opts Options) (*PLEG, error) {
 		relistPeriod:    opts.RelistPeriod,
 		eventedPeriod:   opts.EventedRelistPeriod,
 		healthThreshold: opts.HealthThreshold,
+		metrics:         opts.Metrics,
 		events:          make(chan Event, opts.EventBuffer),
 		cache:           newCache(),
 		kick:            make(chan struct{}, 1),
@@ -274,6 +283,10 @@ func (p *PLEG) record(start time.Time, took time.Duration, inspectErrs uint64, s
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c := &p.counters
+	p.metrics.RelistDuration.Observe(took.Seconds())
+	if !c.lastRelist.IsZero() {
+		p.metrics.RelistInterval.Observe(start.Sub(c.lastRelist).Seconds())
+	}
 	c.relists++
 	c.inspectErrors += inspectErrs
 	c.lastRelist = start
