@@ -43,6 +43,16 @@
 // and the answer goes back to the edge. A message for an unknown module is
 // logged and dropped.
 //
+// # Metrics
+//
+// Options.Metrics (NewMetrics) counts sessions by transport, reconnects,
+// connections refused after the TLS handshake (by reason), the messages and
+// wire frame bytes each way (measured on the session's conn, so once
+// whatever the transport), and the latency from handing a sequenced message
+// to the writer to its ack. A node's queue depth series exists only while
+// it has a session. A handshake that fails certificate verification is
+// refused by crypto/tls before the hub sees it, and is not counted.
+//
 // # Concurrency
 //
 // Start runs the servers and the bus loop until its context ends. Each

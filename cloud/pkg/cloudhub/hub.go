@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tether-edge/tether/common/certs"
@@ -70,6 +71,9 @@ type Options struct {
 	// cloudcore start. Nil means ready at once. cloudcore passes
 	// EdgeController's Synced.
 	Ready <-chan struct{}
+	// Metrics receive the hub's measurements; nil means NewMetrics of a
+	// private registry (nothing is exported).
+	Metrics *Metrics
 }
 
 func (o *Options) validate() error {
@@ -91,8 +95,9 @@ func (o *Options) validate() error {
 
 // Hub is the cloudhub module.
 type Hub struct {
-	opts Options
-	log  *slog.Logger
+	opts    Options
+	log     *slog.Logger
+	metrics *Metrics
 
 	// mu guards the fields below it.
 	mu sync.Mutex
@@ -112,7 +117,10 @@ func New(o Options) (*Hub, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	h := &Hub{opts: o, log: o.Logger.With("module", Name), nodes: make(map[string]*node)}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
+	h := &Hub{opts: o, log: o.Logger.With("module", Name), metrics: o.Metrics, nodes: make(map[string]*node)}
 	if err := h.bindLocked(); err != nil {
 		return nil, err
 	}
@@ -213,18 +221,21 @@ func (h *Hub) serverTLS() *tls.Config {
 
 // admit names the node a verified certificate belongs to, and refuses it
 // until the desired sets are loaded, and when the hub is full (unless it
-// replaces the node's own session).
+// replaces the node's own session). Each refusal is counted.
 func (h *Hub) admit(peer *x509.Certificate) (string, error) {
 	name, err := certs.NodeName(peer)
 	if err != nil {
+		h.metrics.deny(DenyCertificate)
 		return "", err
 	}
 	if !h.ready() {
+		h.metrics.deny(DenyNotReady)
 		return "", ErrNotReady
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if n := h.nodes[name]; (n == nil || !n.hasSession()) && h.connected >= h.opts.NodeLimit {
+		h.metrics.deny(DenyNodeLimit)
 		return "", fmt.Errorf("%w (%d nodes)", ErrNodeLimit, h.opts.NodeLimit)
 	}
 	return name, nil
@@ -249,7 +260,7 @@ func (h *Hub) node(name string) *node {
 	defer h.mu.Unlock()
 	n := h.nodes[name]
 	if n == nil {
-		n = newNode(name, h.opts.SyncWindow)
+		n = newNode(name, h.opts.SyncWindow, h.metrics)
 		h.nodes[name] = n
 	}
 	return n

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tether-edge/tether/common/message"
 	"github.com/tether-edge/tether/common/objsync"
 	"github.com/tether-edge/tether/common/tunnel"
@@ -16,15 +18,23 @@ const maxControl = 1024
 
 // session is one live connection of a node.
 type session struct {
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the session has ended
+	cancel    context.CancelFunc
+	done      chan struct{} // closed when the session has ended
+	transport string        // tunnel.TransportWebSocket or tunnel.TransportQUIC
+}
+
+// sentAt is when a sequenced message was handed to the session's writer.
+type sentAt struct {
+	seq uint64
+	at  time.Time
 }
 
 // node is the hub's state for one edge node. It is the Outbox of the
 // node's live session.
 type node struct {
-	name  string
-	ready tunnel.Wakeup // wakes the session's writer
+	name    string
+	ready   tunnel.Wakeup // wakes the session's writer
+	metrics *Metrics
 
 	// mu guards the fields below. Lock order: Hub.mu before node.mu.
 	mu       sync.Mutex
@@ -39,12 +49,21 @@ type node struct {
 	// answered, by ID, with their expiry.
 	requests map[string]time.Time
 	session  *session
+	// sent holds the sequenced messages of this session awaiting the
+	// edge's ack, oldest first (at most the sync window), for the ack
+	// latency.
+	sent []sentAt
+	// depth is the node's queue depth series while it has a session.
+	depth prometheus.Gauge
+	// hadSession says the node has had a session in this process.
+	hadSession bool
 }
 
-func newNode(name string, window int) *node {
+func newNode(name string, window int, metrics *Metrics) *node {
 	return &node{
 		name:     name,
 		ready:    tunnel.NewWakeup(),
+		metrics:  metrics,
 		out:      objsync.NewOutbound(Name, window),
 		filter:   objsync.NewStatusFilter(0),
 		requests: make(map[string]time.Time),
@@ -66,16 +85,27 @@ func (n *node) Pull(buf []message.Message, max int) []message.Message {
 		n.ackDue = false
 	}
 	buf = tunnel.TakeFront(buf, &n.control, max-len(buf))
-	now := time.Now().UnixMilli()
+	now := time.Now()
 	for len(buf) < max {
 		m, ok := n.out.Next()
 		if !ok {
 			break
 		}
-		m.Header.Timestamp = now
+		m.Header.Timestamp = now.UnixMilli()
 		buf = append(buf, m)
+		n.sent = append(n.sent, sentAt{seq: m.Header.Seq, at: now})
 	}
+	n.updateDepthLocked()
 	return buf
+}
+
+// updateDepthLocked sets the queue depth series, if the node has a session,
+// to what waits for its writer: unsequenced messages and the desired-set
+// keys still to send.
+func (n *node) updateDepthLocked() {
+	if n.depth != nil {
+		n.depth.Set(float64(len(n.control) + n.out.Queued()))
+	}
 }
 
 func (n *node) hasSession() bool {
@@ -94,6 +124,7 @@ func (n *node) inSync() bool {
 func (n *node) set(obj objsync.Object) {
 	n.mu.Lock()
 	due := n.out.Set(obj)
+	n.updateDepthLocked()
 	n.mu.Unlock()
 	if due {
 		n.wake()
@@ -104,6 +135,7 @@ func (n *node) set(obj objsync.Object) {
 func (n *node) remove(key message.Resource) {
 	n.mu.Lock()
 	due := n.out.Delete(key)
+	n.updateDepthLocked()
 	n.mu.Unlock()
 	if due {
 		n.wake()
@@ -122,17 +154,36 @@ func (n *node) connect(s *session, manifest []objsync.Entry) bool {
 	n.statusIn.Reset()
 	n.control, n.ackDue = n.control[:0], false
 	clear(n.requests)
+	n.sent = n.sent[:0]
+	n.updateDepthLocked()
 	n.wake()
 	return true
 }
 
-// ack takes the edge's ack of sync messages.
+// ack takes the edge's ack of sync messages, observing each newly acked
+// message's latency.
 func (n *node) ack(seq uint64) error {
 	n.mu.Lock()
 	err := n.out.Ack(seq)
+	if err == nil {
+		n.observeAckedLocked(seq, time.Now())
+	}
 	n.mu.Unlock()
 	n.wake()
 	return err
+}
+
+// observeAckedLocked observes the latency of the sent messages up to seq
+// and forgets them.
+func (n *node) observeAckedLocked(seq uint64, now time.Time) {
+	i := 0
+	for i < len(n.sent) && n.sent[i].seq <= seq {
+		n.metrics.ackLatency.Observe(now.Sub(n.sent[i].at).Seconds())
+		i++
+	}
+	if i > 0 {
+		n.sent = append(n.sent[:0], n.sent[i:]...)
+	}
 }
 
 // checkStatus sequences a status from the edge: deliver says it is new and
@@ -162,6 +213,7 @@ func (n *node) enqueue(m message.Message) bool {
 	ok := n.session != nil && n.out.Connected() && len(n.control) < maxControl
 	if ok {
 		n.control = append(n.control, m)
+		n.updateDepthLocked()
 	}
 	n.mu.Unlock()
 	if ok {

@@ -14,8 +14,9 @@ const maxRequests = 64
 // handle runs one admitted connection of a node until it ends or is
 // replaced by a newer connection of the same node.
 func (h *Hub) handle(ctx context.Context, name string, c tunnel.Conn) {
+	c = &meteredConn{Conn: c, m: h.metrics}
 	n := h.node(name)
-	sctx, s, err := h.register(ctx, n)
+	sctx, s, err := h.register(ctx, n, c.Transport())
 	if err != nil {
 		h.log.Info("node refused", "node", name, "err", err)
 		c.Close(err.Error())
@@ -50,11 +51,12 @@ func (h *Hub) handle(ctx context.Context, name string, c tunnel.Conn) {
 	h.log.Info("node disconnected", "node", name, "transport", c.Transport(), "reason", err)
 }
 
-// register makes s the node's session. A session the node already has is
-// cancelled and joined first, so two never run for one node.
-func (h *Hub) register(ctx context.Context, n *node) (context.Context, *session, error) {
+// register makes s, over transport, the node's session. A session the
+// node already has is cancelled and joined first, so two never run for
+// one node.
+func (h *Hub) register(ctx context.Context, n *node, transport string) (context.Context, *session, error) {
 	sctx, cancel := context.WithCancel(ctx)
-	s := &session{cancel: cancel, done: make(chan struct{})}
+	s := &session{cancel: cancel, done: make(chan struct{}), transport: transport}
 	h.mu.Lock()
 	n.mu.Lock()
 	prev := n.session
@@ -64,11 +66,13 @@ func (h *Hub) register(ctx context.Context, n *node) (context.Context, *session,
 		if prev == nil {
 			h.connected++
 		}
+		h.countSessionLocked(n, prev, s)
 	}
 	n.mu.Unlock()
 	h.mu.Unlock()
 	if full {
 		cancel()
+		h.metrics.deny(DenyNodeLimit)
 		return nil, nil, fmt.Errorf("%w (%d nodes)", ErrNodeLimit, h.opts.NodeLimit)
 	}
 	if prev != nil {
@@ -96,8 +100,31 @@ func (h *Hub) unregister(n *node, s *session) {
 		n.statusIn.Reset()
 		n.control, n.ackDue = nil, false
 		clear(n.requests)
+		n.sent = nil // an idle node holds no window's worth
+		h.metrics.connected.WithLabelValues(s.transport).Dec()
+		h.metrics.queueDepth.DeleteLabelValues(n.name)
+		n.depth = nil
 	}
 	n.mu.Unlock()
 	h.mu.Unlock()
 	close(s.done)
+}
+
+// countSessionLocked moves the metrics for s replacing prev (nil when the
+// node had no session): connected by transport, a reconnect when the node
+// had a session before, and the node's queue depth series, which lives as
+// long as the node has a session. Called with h.mu and n.mu held.
+func (h *Hub) countSessionLocked(n *node, prev, s *session) {
+	m := h.metrics
+	if prev != nil {
+		m.connected.WithLabelValues(prev.transport).Dec()
+	} else {
+		n.depth = m.queueDepth.WithLabelValues(n.name)
+		n.updateDepthLocked()
+	}
+	m.connected.WithLabelValues(s.transport).Inc()
+	if n.hadSession {
+		m.reconnects.Inc()
+	}
+	n.hadSession = true
 }
