@@ -13,9 +13,12 @@ type KubeAPI struct {
 	// Kubeconfig is a kubeconfig file; empty means the in-cluster config
 	// (the pod's service account). Default empty.
 	Kubeconfig string `json:"kubeconfig"`
-	// QPS and Burst limit cloudcore's requests. Defaults 50 and 100.
-	QPS   float32 `json:"qps"`
-	Burst int     `json:"burst"`
+	// QPS is the client-side rate limit towards the kube-apiserver, for
+	// each of cloudcore's two clients (core resources; Devices and
+	// DeviceModels). Default 50.
+	QPS float32 `json:"qps"`
+	// Burst is the burst of that rate limit. Default 100.
+	Burst int `json:"burst"`
 }
 
 func defaultKubeAPI() KubeAPI { return KubeAPI{QPS: 50, Burst: 100} }
@@ -50,10 +53,15 @@ func (l Listener) validate(p *field.Path) field.ErrorList {
 // files when both are set, else the Secret (created with a new CA the first
 // time, and shared by every replica).
 type CASource struct {
-	// CertFile and KeyFile are PEM files. Default empty (use the Secret).
+	// CertFile is the CA certificate, a PEM file; set with keyFile.
+	// Default empty: the CA is the Secret secretName.
 	CertFile string `json:"certFile"`
-	KeyFile  string `json:"keyFile"`
-	// SecretName is the Secret in CloudHub.Namespace. Default "tether-ca".
+	// KeyFile is the CA's private key, a PEM file; set with certFile.
+	// Default empty.
+	KeyFile string `json:"keyFile"`
+	// SecretName is the Secret (type kubernetes.io/tls) in
+	// cloudHub.namespace holding the CA, created with a new CA the first
+	// time and shared by every replica. Default "tether-ca".
 	SecretName string `json:"secretName"`
 }
 
@@ -61,7 +69,8 @@ type CASource struct {
 // certificates and tokens behind them.
 type CloudHub struct {
 	// Namespace holds the CA Secret and the join tokens: cloudcore's own
-	// namespace. Default "tether-system".
+	// namespace, created if missing and cloudcore may. Default
+	// "tether-system".
 	Namespace string `json:"namespace"`
 	// AdvertiseAddresses are the IP addresses and DNS names edges use to
 	// reach cloudcore; the serving certificate names each. Default
@@ -74,18 +83,21 @@ type CloudHub struct {
 	// HTTPS serves the CA and signs node certificates. Default enabled on :10002.
 	HTTPS Listener `json:"https"`
 	CA    CASource `json:"ca"`
-	// NodeLimit is how many nodes may be connected at once. Default 1000.
+	// NodeLimit is how many nodes may be connected at once; past it a new
+	// node is refused as unavailable (it retries). Default 1000.
 	NodeLimit int `json:"nodeLimit"`
 	// KeepalivePeriod: the hub sends a keepalive after this long without
 	// writing, and drops a node silent for twice as long. Default 15s.
 	KeepalivePeriod Duration `json:"keepalivePeriod"`
-	// SyncWindow is how many sync messages to a node may await its ack. Default 128.
+	// SyncWindow is how many sync messages to a node may be in flight
+	// before its ack. Default 128.
 	SyncWindow int `json:"syncWindow"`
 	// RequestTimeout bounds a request forwarded from an edge to a cloud module. Default 30s.
 	RequestTimeout Duration `json:"requestTimeout"`
 	// TokenTTL is the lifetime of a new join token. Default 24h.
 	TokenTTL Duration `json:"tokenTTL"`
-	// NodeCertificateValidity is the lifetime of a node certificate. Default 8760h (a year).
+	// NodeCertificateValidity is the lifetime of a node certificate; edges
+	// renew theirs at 70 to 90% of it. Default 8760h (a year).
 	NodeCertificateValidity Duration `json:"nodeCertificateValidity"`
 }
 

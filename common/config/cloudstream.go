@@ -20,12 +20,12 @@ type CloudStream struct {
 	// TunnelAddress is where edges dial the stream tunnel. Default ":10004".
 	TunnelAddress string `json:"tunnelAddress"`
 	// NodeAddress is the IP address written as every edge Node's
-	// InternalIP: where kube-apiserver reaches StreamAddress. The edge's own
+	// InternalIP: where kube-apiserver reaches streamAddress. The edge's own
 	// addresses become ExternalIP. Default: the first IP address in
 	// cloudHub.advertiseAddresses.
 	NodeAddress string `json:"nodeAddress"`
-	// NodePort is the kubelet port written on every edge Node. Default:
-	// StreamAddress's port.
+	// NodePort is the kubelet port written on every edge Node. Default 0:
+	// streamAddress's port.
 	NodePort int `json:"nodePort"`
 	// KubeletClientCAFile is a PEM bundle of the CAs that sign the client
 	// certificate kube-apiserver presents to kubelets (its

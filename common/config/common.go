@@ -14,7 +14,8 @@ import (
 type Logging struct {
 	// Level is debug, info, warn or error. Default info.
 	Level string `json:"level"`
-	// Format is text or json. Default text.
+	// Format is text or json: log/slog's text or JSON handler, writing to
+	// stderr. Default text.
 	Format string `json:"format"`
 }
 
@@ -47,9 +48,12 @@ func (l Logging) NewLogger(w io.Writer) *slog.Logger {
 
 // Bus configures the in-process module bus (beehive).
 type Bus struct {
-	// QueueSize is each module's inbound queue capacity. Default 1024.
+	// QueueSize is the capacity of each module's inbound queue, 1 to
+	// 1048576; a sender waits while it is full. Default 1024.
 	QueueSize int `json:"queueSize"`
-	// ShutdownTimeout is how long the process waits for modules to stop. Default 5s.
+	// ShutdownTimeout is how long a stopping process waits for its modules;
+	// past it the process exits 1, naming the modules still running.
+	// Default 5s.
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
 }
 
@@ -68,7 +72,8 @@ func (b Bus) validate(p *field.Path) field.ErrorList {
 	return errs
 }
 
-// Health configures the health endpoint (/healthz, /readyz, /status).
+// Health configures the health endpoint (/healthz, /readyz, /status,
+// /metrics).
 type Health struct {
 	// Address is host:port to listen on; empty disables the endpoint.
 	// Default 127.0.0.1:9091 for cloudcore, 127.0.0.1:9092 for edgecore.

@@ -12,7 +12,8 @@ import (
 // EdgeCore is edgecore's configuration file.
 type EdgeCore struct {
 	TypeMeta `json:",inline"`
-	// NodeName is this edge node's name in the cluster. Default: the host name, lower-cased.
+	// NodeName is this edge node's name in the cluster; it must be a
+	// DNS-1123 subdomain. Default: the host name, lower-cased.
 	NodeName string  `json:"nodeName"`
 	Logging  Logging `json:"logging"`
 	Bus      Bus     `json:"bus"`

@@ -15,11 +15,11 @@ type Edged struct {
 	// Enable runs pods on this node. Default true; false leaves the node
 	// without a pod runtime (the tunnel, store and devices still run).
 	Enable bool `json:"enable"`
-	// RuntimeEndpoint is the CRI runtime service's socket. Default
-	// unix:///run/containerd/containerd.sock.
+	// RuntimeEndpoint is the CRI runtime service's socket, a unix://
+	// address. Default unix:///run/containerd/containerd.sock.
 	RuntimeEndpoint string `json:"runtimeEndpoint"`
-	// ImageEndpoint is the CRI image service's socket. Default: the
-	// runtime endpoint.
+	// ImageEndpoint is the CRI image service's socket, a unix:// address.
+	// Default empty: the runtime endpoint.
 	ImageEndpoint string `json:"imageEndpoint,omitempty"`
 	// RuntimeRequestTimeout bounds every CRI call but image pulls.
 	// Default 2m.
@@ -52,7 +52,7 @@ type Edged struct {
 	// ClusterDNS are the nameservers of pods with dnsPolicy ClusterFirst;
 	// empty gives pods the host's resolv.conf. Default none.
 	ClusterDNS []string `json:"clusterDNS,omitempty"`
-	// ClusterDomain is the DNS search domain under ClusterDNS. Default
+	// ClusterDomain is the DNS search domain under clusterDNS. Default
 	// cluster.local.
 	ClusterDomain string `json:"clusterDomain"`
 	// ContainerGC removes dead containers.
@@ -81,9 +81,11 @@ type ImageGC struct {
 	Period Duration `json:"period"`
 	// HighThresholdPercent of the image disk used starts a collection,
 	// which removes unused images, least recently used first, until
-	// LowThresholdPercent is reached. Defaults 85 and 80.
+	// lowThresholdPercent is reached. 1 to 100; default 85.
 	HighThresholdPercent int `json:"highThresholdPercent"`
-	LowThresholdPercent  int `json:"lowThresholdPercent"`
+	// LowThresholdPercent of the image disk used ends a collection; below
+	// highThresholdPercent. Default 80.
+	LowThresholdPercent int `json:"lowThresholdPercent"`
 	// MinAge is how long an image must have been unused. Default 2m.
 	MinAge Duration `json:"minAge"`
 }

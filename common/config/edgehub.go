@@ -16,42 +16,59 @@ const (
 
 // HubPorts are cloudcore's ports.
 type HubPorts struct {
-	// WebSocket default 10000, QUIC default 10001, HTTPS (join) default
-	// 10002, Stream (the stream tunnel, for logs and exec) default 10004.
+	// WebSocket is the port of cloudcore's tunnel over WebSocket
+	// (cloudHub.websocket). Default 10000.
 	WebSocket int `json:"websocket"`
-	QUIC      int `json:"quic"`
-	HTTPS     int `json:"https"`
-	Stream    int `json:"stream"`
+	// QUIC is the port of cloudcore's tunnel over QUIC (cloudHub.quic).
+	// Default 10001.
+	QUIC int `json:"quic"`
+	// HTTPS is the port of cloudcore's join server (cloudHub.https), which
+	// serves the CA and signs node certificates. Default 10002.
+	HTTPS int `json:"https"`
+	// Stream is the port of cloudcore's stream tunnel
+	// (cloudStream.tunnelAddress), which carries kubectl logs, exec, attach
+	// and port-forward. Default 10004.
+	Stream int `json:"stream"`
 }
 
 // EdgeHub configures the edge's end of the tunnel.
 type EdgeHub struct {
 	// Server is cloudcore's host name or IP address, as named in its
-	// serving certificate. Default 127.0.0.1.
-	Server string   `json:"server"`
-	Ports  HubPorts `json:"ports"`
-	// Transport is websocket or quic. Default websocket.
+	// serving certificate (cloudHub.advertiseAddresses). Default 127.0.0.1.
+	Server string `json:"server"`
+	// Ports are cloudcore's tunnel, join and stream tunnel ports.
+	Ports HubPorts `json:"ports"`
+	// Transport is websocket (over TCP) or quic (over UDP). Default
+	// websocket.
 	Transport string `json:"transport"`
-	// Token is a join token, needed only until the node has a certificate.
-	// TokenFile, if set, is read instead. Default empty.
-	Token     string `json:"token"`
+	// Token is a join token, needed only until the node has its
+	// certificate. Default empty.
+	Token string `json:"token"`
+	// TokenFile is a file holding the join token, for keeping it out of
+	// the config; set token or tokenFile, not both. Default empty.
 	TokenFile string `json:"tokenFile"`
 	// PKIDir holds ca.crt, node.crt and node.key (mode 0600). Default /var/lib/tether/pki.
 	PKIDir string `json:"pkiDir"`
-	// KeepalivePeriod: a keepalive after this long without writing; the
-	// cloud is lost after twice as long without a message. Default 15s.
+	// KeepalivePeriod: the edge sends a keepalive after this long without
+	// sending, and counts the cloud lost after twice as long without a
+	// message. Default 15s.
 	KeepalivePeriod Duration `json:"keepalivePeriod"`
-	// ReconnectInitial and ReconnectMax bound the jittered exponential
-	// back-off between connection attempts. Defaults 1s and 30s.
+	// ReconnectInitial is the first wait of the jittered exponential
+	// back-off between connection attempts. Default 1s.
 	ReconnectInitial Duration `json:"reconnectInitial"`
-	ReconnectMax     Duration `json:"reconnectMax"`
-	// UpstreamQPS and UpstreamBurst are the token bucket limiting messages
-	// to the cloud. Defaults 100 and 200.
-	UpstreamQPS   float64 `json:"upstreamQPS"`
-	UpstreamBurst int     `json:"upstreamBurst"`
-	// StatusWindow is how many statuses may await the cloud's ack. Default 128.
+	// ReconnectMax is the longest wait of that back-off; not below
+	// reconnectInitial. Default 30s.
+	ReconnectMax Duration `json:"reconnectMax"`
+	// UpstreamQPS is the rate of the token bucket limiting messages to the
+	// cloud; acks and keepalives are exempt. Default 100.
+	UpstreamQPS float64 `json:"upstreamQPS"`
+	// UpstreamBurst is the size of that token bucket. Default 200.
+	UpstreamBurst int `json:"upstreamBurst"`
+	// StatusWindow is how many statuses may be sent and not yet
+	// acknowledged by the cloud. Default 128.
 	StatusWindow int `json:"statusWindow"`
-	// RequestTimeout bounds a request forwarded from the cloud to an edge module. Default 30s.
+	// RequestTimeout bounds a request from the cloud to an edge module, and
+	// a query MetaManager forwards to the cloud. Default 30s.
 	RequestTimeout Duration `json:"requestTimeout"`
 }
 

@@ -6,7 +6,8 @@ import "k8s.io/apimachinery/pkg/util/validation/field"
 // exec, attach, port-forward) and its stream tunnel to cloudcore
 // (edgeHub.server, port edgeHub.ports.stream).
 type EdgeStream struct {
-	// Enable runs EdgeStream when Edged runs. Default true.
+	// Enable runs EdgeStream when Edged runs: kubectl logs, exec, attach
+	// and port-forward reach this node's pods. Default true.
 	Enable bool `json:"enable"`
 	// Address is where the server also listens on this host, for local
 	// tools; keep it on loopback: it does not authenticate, and anyone who

@@ -29,8 +29,9 @@ type EventBus struct {
 	Embedded EmbeddedBroker `json:"embedded"`
 	// External configures the connection to an external broker.
 	External ExternalBroker `json:"external"`
-	// MaxPayloadBytes is the largest payload EventBus hands on; the
-	// embedded broker refuses packets much larger than that. Default 65536.
+	// MaxPayloadBytes is the largest payload EventBus hands on; larger ones
+	// are dropped, and the embedded broker closes the connection of a
+	// client that sends a packet more than 1 KiB larger. Default 65536.
 	MaxPayloadBytes int `json:"maxPayloadBytes"`
 }
 
@@ -45,16 +46,18 @@ type EmbeddedBroker struct {
 // ExternalBroker configures EventBus as a client of another broker.
 type ExternalBroker struct {
 	// Server is the broker's URL (tcp://, mqtt://, ssl://, tls:// or
-	// mqtts://). Default tcp://127.0.0.1:1883.
+	// mqtts://). EventBus reconnects and subscribes again after every
+	// loss. Default tcp://127.0.0.1:1883.
 	Server string `json:"server"`
 	// ClientID is EventBus's MQTT client ID; it must be unique on the
-	// broker. Default tether-edgecore-<host name>, lower-cased (the node
-	// name's default).
+	// broker, which keeps its session (persistent). Default
+	// tether-edgecore-<host name>, lower-cased (the node name's default).
 	ClientID string `json:"clientID"`
-	// Username is sent when set. Default empty.
+	// Username is the user name sent to the broker when set. Default
+	// empty.
 	Username string `json:"username,omitempty"`
 	// PasswordFile holds the password (a trailing newline is ignored);
-	// only with Username. Default empty: no password.
+	// only with username. Default empty: no password.
 	PasswordFile string `json:"passwordFile,omitempty"`
 }
 

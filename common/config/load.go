@@ -14,8 +14,10 @@ const APIVersion = "config.tether.io/v1alpha1"
 
 // TypeMeta is the apiVersion and kind every config file starts with.
 type TypeMeta struct {
+	// APIVersion is config.tether.io/v1alpha1; required in the file.
 	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
+	// Kind is the binary's own kind, CloudCore or EdgeCore; required in the file.
+	Kind string `json:"kind"`
 }
 
 // document is what Load needs of a config kind.

@@ -8,8 +8,8 @@ import (
 
 // MetaManager configures the edge's local store.
 type MetaManager struct {
-	// DBPath is the SQLite file holding what the cloud synced and the
-	// statuses not yet delivered. Default /var/lib/tether/edgecore.db.
+	// DBPath is the SQLite store: the objects the cloud synced and the
+	// statuses kept until delivered. Default /var/lib/tether/edgecore.db.
 	DBPath string `json:"dbPath"`
 	// BusyTimeout is how long a statement waits for a lock. Default 5s.
 	BusyTimeout Duration `json:"busyTimeout"`

@@ -15,24 +15,27 @@ type NodeStatus struct {
 	// labels. Default none.
 	Labels map[string]string `json:"labels,omitempty"`
 	// InternalIP is the address reported as the Node's InternalIP.
-	// Default empty: the address of the interface that routes to the cloud.
+	// Default empty: the local address that routes to edgeHub.server.
 	InternalIP string `json:"internalIP"`
 	// MaxPods is the Node's pod capacity. Default 110.
 	MaxPods int `json:"maxPods"`
 	// UpdatePeriod is how often node status is reported. Default 10s.
 	UpdatePeriod Duration `json:"updatePeriod"`
-	// LeaseDuration is the Lease's leaseDurationSeconds; the edge renews it
-	// every quarter of it, as kubelets do. Default 40s.
+	// LeaseDuration is the Lease's leaseDurationSeconds, at least 1s; the
+	// edge renews the Lease every quarter of it, as kubelets do. Default 40s.
 	LeaseDuration Duration `json:"leaseDuration"`
-	// Reserved is taken from capacity to give allocatable, per resource
-	// (cpu, memory). Default none.
+	// Reserved is taken from capacity to give allocatable, per resource:
+	// cpu and memory quantities, e.g. {cpu: 500m, memory: 256Mi}. Default
+	// none.
 	Reserved map[string]string `json:"reserved,omitempty"`
-	// EventQPS and EventBurst limit the events sent to the cloud; EventBuffer
-	// bounds those kept while the cloud is away (the oldest are dropped).
-	// Defaults 5, 10 and 256.
-	EventQPS    float64 `json:"eventQPS"`
-	EventBurst  int     `json:"eventBurst"`
-	EventBuffer int     `json:"eventBuffer"`
+	// EventQPS is the rate of the token bucket limiting new events sent to
+	// the cluster. Default 5.
+	EventQPS float64 `json:"eventQPS"`
+	// EventBurst is the size of that token bucket. Default 10.
+	EventBurst int `json:"eventBurst"`
+	// EventBuffer is how many events are kept while the cloud is away;
+	// past it the oldest are dropped. Default 256.
+	EventBuffer int `json:"eventBuffer"`
 }
 
 func defaultNodeStatus() NodeStatus {
