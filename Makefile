@@ -11,7 +11,7 @@ UP_DIR     ?= _output/up
 KUBECONFIG_OUT := _output/kubeconfig
 
 # Packages with concurrency run under the race detector; that is all of them.
-UNIT_PKGS  := ./beehive/... ./common/... ./cloud/... ./edge/... ./tests/perf/...
+UNIT_PKGS  := ./beehive/... ./build/... ./common/... ./cloud/... ./edge/... ./tests/perf/...
 
 .PHONY: all build deps test test-unit test-fuzz test-integration test-e2e bench up down lint clean generate
 
@@ -56,10 +56,11 @@ down:
 	$(GO) build -o $(BIN)/ ./tests/cmd/localup
 	$(BIN)/localup -dir $(UP_DIR) -kubeconfig $(KUBECONFIG_OUT) down
 
-## generate: deep-copy functions of the API types (commit the result)
+## generate: deep-copy functions of the API types and docs/config-reference.md (commit the result)
 generate:
 	$(GO) run k8s.io/code-generator/cmd/deepcopy-gen@v0.37.2 --go-header-file /dev/null \
 		--output-file zz_generated.deepcopy.go ./common/apis/devices/v1beta1
+	$(GO) run ./build/configref -o docs/config-reference.md
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
