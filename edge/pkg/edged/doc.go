@@ -64,4 +64,13 @@
 // can (containerd 2.x), and node status turns NotReady when PLEG has not
 // relisted for its threshold. Dead containers, sandboxes, pod log folders
 // and unused images are garbage-collected (package gc).
+//
+// # Metrics
+//
+// Options.Metrics holds PLEG's relist histograms and
+// tether_edged_pod_start_duration_seconds: once per pod, the time from
+// Edged first seeing it (from MetaManager or the static pod folder) to its
+// first status in phase Running with every container running. A pod whose
+// previous status (the last computed, else the cloud's copy) had them
+// running already, as one adopted after a restart, is not observed.
 package edged

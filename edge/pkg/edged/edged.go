@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tether-edge/tether/common/background"
 	"github.com/tether-edge/tether/common/config"
 	"github.com/tether-edge/tether/common/message"
@@ -62,6 +64,9 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics observes pod starts and PLEG's relists; nil means
+	// collectors on a registry of their own (measured, never served).
+	Metrics *Metrics
 }
 
 func (o *Options) validate() error {
@@ -80,6 +85,9 @@ func (o *Options) validate() error {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("edged: %w", err)
@@ -104,6 +112,7 @@ type Edged struct {
 
 	workers *workers
 	status  *reporter
+	starts  *podStarts
 	mirror  *mirrorSync
 	health  runtimeHealth
 	tokens  tokens
@@ -131,6 +140,7 @@ func New(o Options) (*Edged, error) {
 		loaded: make(chan struct{}),
 	}
 	e.status = newReporter(e)
+	e.starts = newPodStarts(o.Metrics.PodStartDuration)
 	e.workers = newWorkers(e)
 	e.mirror = newMirrorSync(e)
 	e.health.set(errors.New("container runtime not reached yet"))
@@ -284,6 +294,7 @@ func (e *Edged) build(ctx context.Context, client *cri.Client) (*runtimeParts, e
 		RelistPeriod:        c.RelistPeriod.Duration,
 		EventedRelistPeriod: c.EventedRelistPeriod.Duration,
 		HealthThreshold:     c.PLEGHealthThreshold.Duration,
+		Metrics:             e.opts.Metrics.PLEG,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("edged: %w", err)

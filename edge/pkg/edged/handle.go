@@ -46,6 +46,7 @@ func (e *Edged) handle(msg message.Message) {
 			kick = append(kick, e.want.staticNamed(k))
 			break
 		}
+		e.starts.seen(uid, e.opts.Now())
 		e.admit(&p)
 		kick = append(kick, uid, replaced)
 	case kubemsg.TypeConfigMap:
@@ -100,7 +101,9 @@ func (e *Edged) decode(msg message.Message, v any) bool {
 
 // staticChanged takes the static pod folder's current pods.
 func (e *Edged) staticChanged(pods []*corev1.Pod) {
+	now := e.opts.Now()
 	for _, p := range pods {
+		e.starts.seen(p.UID, now)
 		e.admit(p)
 	}
 	for _, uid := range e.want.setStatic(pods) {

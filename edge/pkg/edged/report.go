@@ -77,12 +77,17 @@ func (r *reporter) report(pod *corev1.Pod, st corev1.PodStatus) {
 		}
 	}
 	r.mu.Lock()
+	prev, ok := r.last[pod.UID]
+	if !ok {
+		prev = pod.Status
+	}
 	r.last[pod.UID] = st
 	sent, ok := r.sent[pod.UID]
 	if !ok {
 		sent = sentStatus{to: pod.UID, status: pod.Status}
 	}
 	r.mu.Unlock()
+	r.e.starts.status(pod.UID, &prev, &st, r.e.opts.Now())
 	if to == "" || (sent.to == to && equality.Semantic.DeepEqual(sent.status, st)) {
 		return // a static pod's status waits for its mirror (whose arrival kicks the pod)
 	}

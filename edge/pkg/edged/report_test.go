@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -31,7 +32,7 @@ func reportedUIDs(t *testing.T, bus *beehivetest.Bus) []types.UID {
 func TestReporterSendsChangesOnly(t *testing.T) {
 	bus := beehivetest.New()
 	e := &Edged{opts: Options{Bus: bus, Store: "metamanager", Now: time.Now, RequestTimeout: time.Second},
-		log: slog.New(slog.DiscardHandler), want: newDesired()}
+		log: slog.New(slog.DiscardHandler), want: newDesired(), starts: newPodStarts(prometheus.NewHistogram(prometheus.HistogramOpts{Name: "x"}))}
 	r := newReporter(e)
 	p := pod("web", "u1")
 	p.Status.Phase = corev1.PodPending

@@ -306,6 +306,7 @@ func (w *podWorker) finish(ctx context.Context, rt *runtimeParts, rp *runstate.P
 	e.workers.backoff.ForgetPod(w.uid)
 	e.workers.backoffMu.Unlock()
 	e.status.forget(w.uid)
+	e.starts.forget(w.uid)
 	e.forgetAdmission(w.uid)
 	e.forgetTokens(w.uid)
 	return time.Time{}, true
