@@ -20,7 +20,7 @@ func main() {
 		Load:     config.LoadEdgeCore,
 		Run:      run,
 		Commands: func(load func() (*config.EdgeCore, error)) []*cobra.Command {
-			return []*cobra.Command{dbCommand(load)}
+			return []*cobra.Command{dbCommand(load), joinCommand()}
 		},
 	}.Execute()
 	if err != nil {
