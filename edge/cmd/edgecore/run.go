@@ -35,21 +35,26 @@ var version = "v0.1.0-dev"
 // them until ctx ends.
 func run(ctx context.Context, cfg *config.EdgeCore) error {
 	log := cfg.Logging.NewLogger(os.Stderr).With("node", cfg.NodeName)
+	// The store opens before the bus: its metrics go on the registry
+	// daemon.Process then serves.
+	registry := daemon.NewRegistry()
 	store, err := metamanager.OpenStore(metamanager.StoreOptions{
 		Path:        cfg.MetaManager.DBPath,
 		Logger:      log,
 		BusyTimeout: cfg.MetaManager.BusyTimeout.Duration,
 		MaxBatch:    cfg.MetaManager.MaxBatch,
+		Metrics:     metamanager.NewMetrics(registry),
 	})
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	return daemon.Process{
-		Name:   "edgecore",
-		Logger: log,
-		Bus:    cfg.Bus,
-		Health: cfg.Health,
+		Name:    "edgecore",
+		Logger:  log,
+		Bus:     cfg.Bus,
+		Health:  cfg.Health,
+		Metrics: registry,
 		Modules: func(bus *beehive.Bus, metrics prometheus.Registerer) ([]daemon.Entry, error) {
 			return modules(cfg, bus, store, metrics, log)
 		},
@@ -63,7 +68,7 @@ func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, m
 	var subscribers []string
 	if cfg.Edged.Enable {
 		var err error
-		pods, err = edgedModule(cfg, bus, log, func() string { return node.InternalIP() })
+		pods, err = edgedModule(cfg, bus, log, edged.NewMetrics(metrics), func() string { return node.InternalIP() })
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +92,7 @@ func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, m
 	if err != nil {
 		return nil, err
 	}
-	hub, err := hubModule(cfg, bus, meta, certs, log)
+	hub, err := hubModule(cfg, bus, meta, certs, edgehub.NewMetrics(metrics), log)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +146,7 @@ func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, m
 		}
 	}
 	if cfg.EventBus.Enable {
-		devices, err := deviceModules(cfg, bus, store, log)
+		devices, err := deviceModules(cfg, bus, store, eventbus.NewMetrics(metrics), log)
 		if err != nil {
 			return nil, err
 		}
@@ -151,8 +156,8 @@ func modules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, m
 }
 
 // deviceModules builds EventBus and DeviceTwin.
-func deviceModules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, log *slog.Logger) ([]daemon.Entry, error) {
-	mqtt, err := eventbus.New(eventbus.Options{Config: cfg.EventBus, Bus: bus, Deliver: devicetwin.Name, Log: log})
+func deviceModules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.Store, metrics *eventbus.Metrics, log *slog.Logger) ([]daemon.Entry, error) {
+	mqtt, err := eventbus.New(eventbus.Options{Config: cfg.EventBus, Bus: bus, Deliver: devicetwin.Name, Log: log, Metrics: metrics})
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +185,7 @@ func deviceModules(cfg *config.EdgeCore, bus *beehive.Bus, store *metamanager.St
 }
 
 // edgedModule builds Edged; hostIP is the node's InternalIP.
-func edgedModule(cfg *config.EdgeCore, bus *beehive.Bus, log *slog.Logger, hostIP func() string) (*edged.Edged, error) {
+func edgedModule(cfg *config.EdgeCore, bus *beehive.Bus, log *slog.Logger, metrics *edged.Metrics, hostIP func() string) (*edged.Edged, error) {
 	return edged.New(edged.Options{
 		Bus:            bus,
 		Logger:         log,
@@ -191,6 +196,7 @@ func edgedModule(cfg *config.EdgeCore, bus *beehive.Bus, log *slog.Logger, hostI
 		Events:         events.Name,
 		HostIP:         hostIP,
 		RequestTimeout: cfg.EdgeHub.RequestTimeout.Duration,
+		Metrics:        metrics,
 		Allocatable: func() admit.Node {
 			n := admit.Node{Name: cfg.NodeName, Labels: cfg.NodeStatus.Labels}
 			if r, err := (nodestatus.SystemHost{}).Resources(); err == nil {
@@ -239,7 +245,7 @@ func certManager(cfg *config.EdgeCore, log *slog.Logger) (*certmanager.Manager, 
 
 // hubModule builds EdgeHub with the node's certificate manager; store is
 // what it syncs into.
-func hubModule(cfg *config.EdgeCore, bus *beehive.Bus, store edgehub.Store, certs *certmanager.Manager, log *slog.Logger) (*edgehub.Hub, error) {
+func hubModule(cfg *config.EdgeCore, bus *beehive.Bus, store edgehub.Store, certs *certmanager.Manager, metrics *edgehub.Metrics, log *slog.Logger) (*edgehub.Hub, error) {
 	h := cfg.EdgeHub
 	port := h.Ports.WebSocket
 	if h.Transport == config.TransportQUIC {
@@ -261,6 +267,7 @@ func hubModule(cfg *config.EdgeCore, bus *beehive.Bus, store edgehub.Store, cert
 		StatusWindow:     h.StatusWindow,
 		RequestTimeout:   h.RequestTimeout.Duration,
 		Subscribers:      []string{nodestatus.Name, events.Name},
+		Metrics:          metrics,
 	})
 }
 
