@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,11 +17,33 @@ import (
 )
 
 // tokenCommand is `cloudcore token create|list|revoke`: join tokens kept as
-// Secrets in cloudHub.namespace, for the cluster named by kubeAPI.
-func tokenCommand(load func() (*config.CloudCore, error)) *cobra.Command {
+// Secrets in cloudHub.namespace, for the cluster named by kubeAPI (or by
+// --kubeconfig, which overrides kubeAPI.kubeconfig).
+func tokenCommand(loadConfig func() (*config.CloudCore, error)) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Create, list and revoke join tokens for edge nodes",
+		Long: `Create, list and revoke the join tokens edge nodes join with.
+
+Tokens are Secrets in cloudHub.namespace (default tether-system) of the cluster
+cloudcore's config names in kubeAPI.kubeconfig (empty: the pod's service
+account, when run inside cloudcore's pod). --kubeconfig overrides it, so an
+admin needs no config file:
+
+  cloudcore token create --kubeconfig ~/.kube/config
+  kubectl -n tether-system exec deploy/cloudcore -- cloudcore --config /etc/tether/cloudcore.yaml token create`,
+	}
+	var kubeconfig string
+	cmd.PersistentFlags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file of the cluster (overrides kubeAPI.kubeconfig)")
+	load := func() (*config.CloudCore, error) {
+		cfg, err := loadConfig()
+		if err != nil {
+			return nil, err
+		}
+		if kubeconfig != "" {
+			cfg.KubeAPI.Kubeconfig = kubeconfig
+		}
+		return cfg, nil
 	}
 	var ttl time.Duration
 	var description string
@@ -37,7 +61,8 @@ func tokenCommand(load func() (*config.CloudCore, error)) *cobra.Command {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), tok.String())
-				fmt.Fprintf(cmd.ErrOrStderr(), "token %s expires %s; give it to edgecore as edgeHub.token\n", info.ID, info.Expires.Format(time.RFC3339))
+				fmt.Fprintf(cmd.ErrOrStderr(), "token %s expires %s; join a node with:\n  %s\n",
+					info.ID, info.Expires.Format(time.RFC3339), joinCommandLine(cfg.CloudHub, tok.String()))
 				return nil
 			})
 		},
@@ -97,6 +122,24 @@ func withTokens(ctx context.Context, load func() (*config.CloudCore, error), fn 
 	}
 	return fn(cfg, tokens)
 }
+
+// joinCommandLine is the edgecore join command for token: the first
+// advertised address, with the join port when it is not the default.
+func joinCommandLine(h config.CloudHub, token string) string {
+	cloud := "<cloudcore address>"
+	if len(h.AdvertiseAddresses) > 0 {
+		cloud = h.AdvertiseAddresses[0]
+	}
+	if _, port, err := net.SplitHostPort(h.HTTPS.Address); err == nil && port != defaultJoinPort {
+		cloud = net.JoinHostPort(cloud, port)
+	} else if strings.Contains(cloud, ":") {
+		cloud = "[" + cloud + "]"
+	}
+	return fmt.Sprintf("edgecore join --cloud %s --token %s", cloud, token)
+}
+
+// defaultJoinPort is the port edgecore join assumes when --cloud names none.
+const defaultJoinPort = "10002"
 
 func printTokens(w io.Writer, infos []pki.TokenInfo) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
