@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tether-edge/tether/common/httpserver"
@@ -71,6 +72,9 @@ type Options struct {
 	KeepalivePeriod time.Duration
 	// Logger is required.
 	Logger *slog.Logger
+	// Metrics count refusals; nil means NewMetrics of a private registry
+	// (nothing is exported).
+	Metrics *Metrics
 }
 
 func (o *Options) validate() error {
@@ -116,9 +120,12 @@ func New(o Options) (*Module, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
 	log := o.Logger.With("module", Name)
 	m := &Module{opts: o, log: log, tunnels: newTunnels(log)}
-	m.handler = newStreamHandler(o.Pods, o.Authorizer, m.tunnels, log)
+	m.handler = newStreamHandler(o.Pods, o.Authorizer, m.tunnels, o.Metrics, log)
 	var err error
 	if m.stream, err = httpserver.Listen(o.StreamAddress); err != nil {
 		return nil, fmt.Errorf("cloudstream: stream server: %w", err)
@@ -165,7 +172,7 @@ func (m *Module) Start(ctx context.Context) error {
 	g.Go(func() error {
 		return streamtunnel.Serve(gctx, tunnel, streamtunnel.ServerOptions{
 			TLS:             m.tunnelTLS(),
-			Admit:           admitNode,
+			Admit:           m.admitNode,
 			Handle:          m.tunnels.handle,
 			Logger:          m.log,
 			KeepalivePeriod: m.opts.KeepalivePeriod,
@@ -235,6 +242,7 @@ func (m *Module) streamTLS() *tls.Config {
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
 			pool := m.clientCAs.Load()
 			if pool == nil {
+				m.opts.Metrics.deny(DenyNotReady)
 				return nil, errors.New("cloudstream: the kubelet client CA is not loaded yet")
 			}
 			return &tls.Config{

@@ -56,6 +56,14 @@
 // CloudStream first sends a Failure on the error stream: "stream tunnel to
 // node <node> lost: ..." (see spdyGuard).
 //
+// # Metrics
+//
+// Options.Metrics (NewMetrics) counts refusals by reason: a request the
+// Authorizer forbids, a tunnel whose certificate names no node, a stream
+// server handshake before the kubelet client CA has loaded. A handshake
+// whose certificate fails verification is refused inside crypto/tls and is
+// not counted.
+//
 // # Lifetime
 //
 // New validates the options and binds both listeners, so a port in use is

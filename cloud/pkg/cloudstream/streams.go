@@ -50,12 +50,13 @@ type streamHandler struct {
 	pods    Pods
 	authz   Authorizer // nil: allow
 	tunnels *tunnels
+	metrics *Metrics
 	log     *slog.Logger
 	proxy   *httputil.ReverseProxy
 }
 
-func newStreamHandler(pods Pods, authz Authorizer, t *tunnels, log *slog.Logger) http.Handler {
-	h := &streamHandler{pods: pods, authz: authz, tunnels: t, log: log}
+func newStreamHandler(pods Pods, authz Authorizer, t *tunnels, metrics *Metrics, log *slog.Logger) http.Handler {
+	h := &streamHandler{pods: pods, authz: authz, tunnels: t, metrics: metrics, log: log}
 	h.proxy = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			// Same path and query; the host names the node to dial.
@@ -144,6 +145,7 @@ func (h *streamHandler) authorize(w http.ResponseWriter, r *http.Request, node s
 	case err == nil:
 		return true
 	case errors.Is(err, ErrForbidden):
+		h.metrics.deny(DenyForbidden)
 		log.Info("stream request refused", "user", req.User, "verb", req.Verb, "err", err)
 		http.Error(w, err.Error(), http.StatusForbidden)
 	default:

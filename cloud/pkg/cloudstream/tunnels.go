@@ -24,9 +24,14 @@ var errNoTunnel = errors.New("no stream tunnel")
 // error and not a clean end, and tells a spdyGuard why the stream ended.
 var errTunnelLost = errors.New("tunnel session closed")
 
-// admitNode names the node of a verified client certificate.
-func admitNode(peer *x509.Certificate) (string, error) {
-	return certs.NodeName(peer)
+// admitNode names the node of a verified client certificate; a
+// certificate that names none is counted as a denial.
+func (m *Module) admitNode(peer *x509.Certificate) (string, error) {
+	node, err := certs.NodeName(peer)
+	if err != nil {
+		m.opts.Metrics.deny(DenyCertificate)
+	}
+	return node, err
 }
 
 // tunnels holds each connected node's session.
