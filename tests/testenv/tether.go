@@ -22,6 +22,10 @@ type CloudcoreOptions struct {
 	Bin string
 	// Kube is the control plane cloudcore talks to; required.
 	Kube *Kube
+	// Kubeconfig, when set, is the kubeconfig cloudcore uses instead of
+	// Kube.Kubeconfig (the admin's): one with a service account's token
+	// tests that account's RBAC. The CRDs are installed as the admin.
+	Kubeconfig string
 	// Health is the health endpoint's host:port; empty picks a free port.
 	Health string
 	// KeepalivePeriod defaults to 2s, so a lost node is seen quickly.
@@ -59,6 +63,9 @@ func StartCloudcore(t T, o CloudcoreOptions) *Cloudcore {
 	if o.KeepalivePeriod == 0 {
 		o.KeepalivePeriod = 2 * time.Second
 	}
+	if o.Kubeconfig == "" {
+		o.Kubeconfig = o.Kube.Kubeconfig
+	}
 	c := &Cloudcore{Health: "http://" + o.Health, WebSocketPort: ports[0], QUICPort: ports[1], HTTPSPort: ports[2],
 		StreamPort: ports[4], TunnelPort: ports[5], kube: o.Kube}
 	cfg := writeTempConfig(t, "cloudcore.yaml", fmt.Sprintf(`apiVersion: config.tether.io/v1alpha1
@@ -75,7 +82,7 @@ cloudStream:
   streamAddress: "127.0.0.1:%d"
   tunnelAddress: "127.0.0.1:%d"
   nodeAddress: 127.0.0.1
-`, o.Health, o.Kube.Kubeconfig, TetherNamespace, c.WebSocketPort, c.QUICPort, c.HTTPSPort, o.KeepalivePeriod,
+`, o.Health, o.Kubeconfig, TetherNamespace, c.WebSocketPort, c.QUICPort, c.HTTPSPort, o.KeepalivePeriod,
 		c.StreamPort, c.TunnelPort))
 	c.ConfigPath = cfg
 	c.command = Command{Name: "cloudcore", Path: filepath.Join(o.Bin, "cloudcore"), Args: []string{"--config", cfg}}
