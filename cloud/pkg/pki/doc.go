@@ -14,7 +14,9 @@
 // replica can validate any token. Validate compares hashes in constant time
 // and returns ErrTokenInvalid alike for a malformed credential, an unknown id
 // and a wrong secret, so a caller cannot probe which ids exist; an expired
-// token gives ErrTokenExpired, and only after its secret matched.
+// token gives ErrTokenExpired, and only after its secret matched. Each
+// refusal is counted in TokenOptions.Metrics (tether_join_token_denials_total
+// by reason); a store that cannot be read is not a refusal.
 //
 // Expired tokens are refused at once and deleted lazily: Create and List
 // delete every expired token they see (best effort: a failed delete is

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -64,6 +65,9 @@ type TokenOptions struct {
 	Clock func() time.Time
 	// Logger reports failed clean-ups of expired tokens. nil = discard.
 	Logger *slog.Logger
+	// Metrics count the credentials Validate refuses; nil means NewMetrics
+	// of a private registry (nothing is exported).
+	Metrics *Metrics
 }
 
 // TokenInfo describes a stored token; it never holds the secret.
@@ -95,6 +99,9 @@ func NewTokens(o TokenOptions) (*Tokens, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
 	}
 	return &Tokens{opts: o}, nil
 }
@@ -162,8 +169,20 @@ func (t *Tokens) Revoke(ctx context.Context, id string) error {
 
 // Validate checks a presented credential "<id>.<secret>" (a full token is
 // accepted too). It returns nil, an error wrapping ErrTokenInvalid or
-// ErrTokenExpired, or another error when the store cannot be read.
+// ErrTokenExpired, or another error when the store cannot be read. Each
+// refusal (not a store error) is counted in Metrics.
 func (t *Tokens) Validate(ctx context.Context, credential string) error {
+	err := t.validate(ctx, credential)
+	switch {
+	case errors.Is(err, ErrTokenExpired):
+		t.opts.Metrics.denials.WithLabelValues(DenyTokenExpired).Inc()
+	case errors.Is(err, ErrTokenInvalid):
+		t.opts.Metrics.denials.WithLabelValues(DenyTokenInvalid).Inc()
+	}
+	return err
+}
+
+func (t *Tokens) validate(ctx context.Context, credential string) error {
 	id, secret, err := jointoken.ParseCredential(credential)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrTokenInvalid, err)
