@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -232,15 +231,7 @@ func certManager(cfg *config.EdgeCore, log *slog.Logger) (*certmanager.Manager, 
 	if err != nil {
 		return nil, err
 	}
-	return certmanager.New(certmanager.Options{
-		Server:   "https://" + net.JoinHostPort(h.Server, strconv.Itoa(h.Ports.HTTPS)),
-		NodeName: cfg.NodeName,
-		CAFile:   filepath.Join(h.PKIDir, "ca.crt"),
-		CertFile: filepath.Join(h.PKIDir, "node.crt"),
-		KeyFile:  filepath.Join(h.PKIDir, "node.key"),
-		Token:    token,
-		Logger:   log,
-	})
+	return certmanager.New(certmanager.FromConfig(cfg.NodeName, h, token, log))
 }
 
 // hubModule builds EdgeHub with the node's certificate manager; store is
