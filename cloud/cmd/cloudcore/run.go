@@ -81,20 +81,21 @@ func modules(ctx context.Context, cfg *config.CloudCore, bus *beehive.Bus, metri
 		SyncWindow:       hubCfg.SyncWindow,
 		RequestTimeout:   hubCfg.RequestTimeout.Duration,
 		Logger:           log,
+		Metrics:          cloudhub.NewMetrics(metrics),
 	})
 	if err != nil {
 		return nil, err
 	}
 	entries = append([]daemon.Entry{{Module: hub, Policy: restart}}, entries...)
 	if cfg.CloudStream.Enable {
-		stream, err := streamModule(cfg, kube, ca, serving, log)
+		stream, err := streamModule(cfg, kube, ca, serving, metrics, log)
 		if err != nil {
 			return nil, err
 		}
 		entries = append(entries, daemon.Entry{Module: stream, Policy: restart})
 	}
 	if hubCfg.HTTPS.Enable {
-		join, err := joinServer(hubCfg, kube, ca, serving, log)
+		join, err := joinServer(hubCfg, kube, ca, serving, metrics, log)
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +162,7 @@ func devicesProbe(c *client.Client) func(context.Context) error {
 // reaches as every edge node's kubelet, and the stream tunnel edges dial.
 // Every request is authorized with a SubjectAccessReview (nodes/proxy), as
 // a kubelet does: the kubelet client CA often signs users' certificates too.
-func streamModule(cfg *config.CloudCore, kube kubernetes.Interface, ca *certs.CA, serving tls.Certificate, log *slog.Logger) (*cloudstream.Module, error) {
+func streamModule(cfg *config.CloudCore, kube kubernetes.Interface, ca *certs.CA, serving tls.Certificate, metrics prometheus.Registerer, log *slog.Logger) (*cloudstream.Module, error) {
 	s := cfg.CloudStream
 	return cloudstream.New(cloudstream.Options{
 		StreamAddress: s.StreamAddress,
@@ -175,11 +176,14 @@ func streamModule(cfg *config.CloudCore, kube kubernetes.Interface, ca *certs.CA
 		Authorizer:      cloudstream.AuthorizerFromClient(kube),
 		KeepalivePeriod: cfg.CloudHub.KeepalivePeriod.Duration,
 		Logger:          log,
+		Metrics:         cloudstream.NewMetrics(metrics),
 	})
 }
 
-func joinServer(hubCfg config.CloudHub, kube kubernetes.Interface, ca *certs.CA, serving tls.Certificate, log *slog.Logger) (*joinserver.Server, error) {
-	tokens, err := pki.NewTokens(pki.TokenOptions{Client: kube, Namespace: hubCfg.Namespace, CAHash: ca.Hash()})
+// joinServer builds the join server; its token store counts refused join
+// tokens in metrics.
+func joinServer(hubCfg config.CloudHub, kube kubernetes.Interface, ca *certs.CA, serving tls.Certificate, metrics prometheus.Registerer, log *slog.Logger) (*joinserver.Server, error) {
+	tokens, err := pki.NewTokens(pki.TokenOptions{Client: kube, Namespace: hubCfg.Namespace, CAHash: ca.Hash(), Metrics: pki.NewMetrics(metrics)})
 	if err != nil {
 		return nil, err
 	}
