@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tether-edge/tether/tests/testenv"
@@ -78,10 +80,11 @@ func startAll(t testenv.T, o options) state {
 	applyDemo(t, kube, nodeName)
 	client := kube.Clientset(t)
 	app := applyDemoApp(t, client)
-	progress("starting edgecore: node %s joins with a one-hour token", nodeName)
+	pkiDir := joinNode(t, o, cloud)
+	progress("starting edgecore on node %s", nodeName)
 	edge := testenv.StartEdgecore(t, testenv.EdgecoreOptions{
 		Bin: o.bin, Cloud: cloud, NodeName: nodeName, Health: edgeHealth, MQTTListen: mqttListen,
-		Token: cloud.JoinToken(t, time.Hour), Containerd: ctd,
+		PKIDir: pkiDir, Containerd: ctd,
 	})
 	testenv.WaitLog(t, edge.Process, time.Minute, "in sync with the cloud")
 	progress("waiting for node %s to be Ready and the demo pod to run", nodeName)
@@ -101,6 +104,43 @@ func startAll(t testenv.T, o options) state {
 		Device:       demoDevice,
 		DemoPod:      app.Namespace + "/" + pod,
 	}
+}
+
+// joinNode joins the edge node as an operator would: `cloudcore token
+// create`, then `edgecore join` with that token, which fetches the node's
+// certificate into the folder it returns.
+func joinNode(t testenv.T, o options, cloud *testenv.Cloudcore) string {
+	t.Helper()
+	progress("creating a join token: cloudcore token create")
+	token := strings.TrimSpace(runTool(t, filepath.Join(o.bin, "cloudcore"),
+		"--config", cloud.ConfigPath, "token", "create", "--ttl", "1h", "--description", "make up"))
+	progress("joining node %s: edgecore join --cloud 127.0.0.1:%d --token …", nodeName, cloud.HTTPSPort)
+	dir := t.TempDir()
+	pkiDir := filepath.Join(dir, "pki")
+	cfg := filepath.Join(dir, "join.yaml")
+	body := fmt.Sprintf("apiVersion: config.tether.io/v1alpha1\nkind: EdgeCore\nedgeHub: {pkiDir: %q}\n", pkiDir)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatalf("write %s: %v", cfg, err)
+	}
+	runTool(t, filepath.Join(o.bin, "edgecore"), "join", "--config", cfg, "--name", nodeName,
+		"--cloud", fmt.Sprintf("127.0.0.1:%d", cloud.HTTPSPort), "--token", token)
+	return pkiDir
+}
+
+// runTool runs a command line tool to completion within a minute and
+// returns its standard output.
+func runTool(t testenv.T, path string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stderr strings.Builder
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", filepath.Base(path), strings.Join(args, " "), err, out, stderr.String())
+	}
+	return string(out)
 }
 
 func writeJSON(path string, v any) error {
