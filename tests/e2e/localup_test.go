@@ -57,7 +57,8 @@ func TestLocalUpAndDown(t *testing.T) {
 	}
 	kubectlLink := filepath.Join(dir, "out", "bin", "kubectl")
 	for _, hint := range []string{
-		"Tether is up", "starting containerd", // a progress line, repeated while up waits
+		"Tether is up", "starting containerd", // progress lines, repeated while up waits
+		"edgecore join --cloud 127.0.0.1:",
 		"export KUBECONFIG=" + kubeconfig + " PATH=" + filepath.Dir(kubectlLink) + ":$PATH",
 		"kubectl get nodes,pods -o wide", "kubectl logs -f -n default " + strings.TrimPrefix(st.DemoPod, "default/"),
 		"get device thermo-1 -o yaml", "mosquitto_sub -h 127.0.0.1 -p 1884",
@@ -104,8 +105,8 @@ func TestLocalUpAndDown(t *testing.T) {
 		}
 	}
 	for _, m := range []struct{ url, metric string }{
-		{st.CloudcoreHealth + "/metrics", "tether_cloudhub_connected_nodes 1"},
-		{st.EdgecoreHealth + "/metrics", "tether_edgehub_connected"},
+		{st.CloudcoreHealth + "/metrics", `tether_cloudhub_connected_nodes{transport="websocket"} 1`},
+		{st.EdgecoreHealth + "/metrics", `tether_edgehub_connected{transport="websocket"} 1`},
 		{st.EdgecoreHealth + "/metrics", "go_goroutines"},
 	} {
 		if code, body := httpGet(t, m.url); code != http.StatusOK || !strings.Contains(body, m.metric) {
