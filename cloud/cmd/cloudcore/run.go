@@ -65,7 +65,7 @@ func modules(ctx context.Context, cfg *config.CloudCore, bus *beehive.Bus, metri
 	if err != nil {
 		return nil, fmt.Errorf("issue the serving certificate: %w", err)
 	}
-	entries, gate, err := controllers(cfg, bus, kube, dyn, log)
+	entries, gate, err := controllers(cfg, bus, kube, dyn, metrics, log)
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +108,9 @@ func modules(ctx context.Context, cfg *config.CloudCore, bus *beehive.Bus, metri
 var restart = beehive.Policy{OnError: beehive.Restart}
 
 // controllers builds EdgeController, DeviceController (when enabled) and
-// the gate that holds CloudHub's admission until both have synced.
-func controllers(cfg *config.CloudCore, bus *beehive.Bus, kube kubernetes.Interface, dyn dynamic.Interface, log *slog.Logger) ([]daemon.Entry, *syncGate, error) {
+// the gate that holds CloudHub's admission until both have synced; each
+// controller's upstream denials are counted in metrics.
+func controllers(cfg *config.CloudCore, bus *beehive.Bus, kube kubernetes.Interface, dyn dynamic.Interface, metrics prometheus.Registerer, log *slog.Logger) ([]daemon.Entry, *syncGate, error) {
 	ctrlOpts := edgecontroller.Options{
 		Bus:    bus,
 		Client: kube,
@@ -124,6 +125,7 @@ func controllers(cfg *config.CloudCore, bus *beehive.Bus, kube kubernetes.Interf
 	if err != nil {
 		return nil, nil, err
 	}
+	metrics.MustRegister(upstreamDenials(edgecontroller.Name, ctrl.Denials))
 	entries := []daemon.Entry{{Module: ctrl, Policy: restart}}
 	if !cfg.DeviceController.Enable {
 		gate := newSyncGate(log, nil, nil, ctrl.Synced())
@@ -139,9 +141,20 @@ func controllers(cfg *config.CloudCore, bus *beehive.Bus, kube kubernetes.Interf
 	if err != nil {
 		return nil, nil, err
 	}
+	metrics.MustRegister(upstreamDenials(devicecontroller.Name, dc.Denials))
 	gate := newSyncGate(log, dc.Synced(), devicesProbe(devices), ctrl.Synced())
 	entries = append(entries, daemon.Entry{Module: dc, Policy: restart}, daemon.Entry{Module: gate, Policy: restart})
 	return entries, gate, nil
+}
+
+// upstreamDenials exposes a controller's count of refused upstream
+// messages as tether_upstream_denials_total{controller}.
+func upstreamDenials(controller string, count func() uint64) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name:        "tether_upstream_denials_total",
+		Help:        "Messages from edge nodes refused because the sending node may not report on or ask for what they name (another node's pod, lease, device, or a secret no pod of it uses).",
+		ConstLabels: prometheus.Labels{"controller": controller},
+	}, func() float64 { return float64(count()) })
 }
 
 // devicesProbe lists one DeviceModel and one Device: NotFound means their
