@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"time"
 )
 
@@ -53,13 +52,23 @@ func digest(data []byte) string {
 }
 
 // entry is one file of a tar: a directory, a regular file or a symlink.
+// Its owner is root unless owner is set.
 type entry struct {
 	name     string
 	typeflag byte
 	mode     int64
 	linkname string
 	data     []byte
+	owner    *owner
 }
+
+// owner is a file's numeric and named user and group.
+type owner struct {
+	uid, gid     int
+	uname, gname string
+}
+
+var rootOwner = owner{uname: "root", gname: "root"}
 
 // buildLayer returns the root filesystem as an uncompressed tar: busybox in
 // /bin with a relative symlink per applet, and the few files and directories a
@@ -89,9 +98,13 @@ func writeTar(entries []entry) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range entries {
+		o := rootOwner
+		if e.owner != nil {
+			o = *e.owner
+		}
 		hdr := &tar.Header{
 			Name: e.name, Typeflag: e.typeflag, Mode: e.mode, Linkname: e.linkname,
-			Size: int64(len(e.data)), ModTime: epoch, Uname: "root", Gname: "root",
+			Size: int64(len(e.data)), ModTime: epoch, Uid: o.uid, Gid: o.gid, Uname: o.uname, Gname: o.gname,
 			Format: tar.FormatPAX,
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
@@ -123,15 +136,26 @@ func gzipBytes(data []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// runConfig is what an image runs and for which platform.
+type runConfig struct {
+	// arch is the GOARCH-style architecture of the image's binaries.
+	arch string
+	// entrypoint and cmd are the process's argv prefix and default
+	// arguments; either may be empty.
+	entrypoint, cmd []string
+	// user is "uid[:gid]", or empty for root.
+	user string
+}
+
 // buildLayout returns an OCI image layout (oci-layout, index.json,
-// blobs/sha256/...) as a tar, for an image of the one layer running cmd.
-func buildLayout(layerTar []byte, ref string, cmd []string) ([]byte, error) {
+// blobs/sha256/...) as a tar, for an image of the one layer running rc.
+func buildLayout(layerTar []byte, ref string, rc runConfig) ([]byte, error) {
 	layerGz, err := gzipBytes(layerTar)
 	if err != nil {
 		return nil, err
 	}
 	layer := newBlob(mediaTypeLayer, layerGz)
-	config, err := marshalBlob(mediaTypeConfig, imageConfig(digest(layerTar), cmd))
+	config, err := marshalBlob(mediaTypeConfig, imageConfig(digest(layerTar), rc))
 	if err != nil {
 		return nil, err
 	}
@@ -167,17 +191,29 @@ func buildLayout(layerTar []byte, ref string, cmd []string) ([]byte, error) {
 	return writeTar(entries)
 }
 
-func imageConfig(diffID string, cmd []string) map[string]any {
+// imageConfig is the image's config blob. Keys of run that rc leaves
+// empty are left out, so the busybox images' config has only Env, Cmd and
+// WorkingDir.
+func imageConfig(diffID string, rc runConfig) map[string]any {
+	run := map[string]any{
+		"Env":        []string{"PATH=" + defaultPath},
+		"WorkingDir": "/",
+	}
+	if len(rc.entrypoint) > 0 {
+		run["Entrypoint"] = rc.entrypoint
+	}
+	if len(rc.cmd) > 0 {
+		run["Cmd"] = rc.cmd
+	}
+	if rc.user != "" {
+		run["User"] = rc.user
+	}
 	return map[string]any{
 		"created":      epoch.Format(time.RFC3339),
-		"architecture": runtime.GOARCH,
+		"architecture": rc.arch,
 		"os":           "linux",
-		"config": map[string]any{
-			"Env":        []string{"PATH=" + defaultPath},
-			"Cmd":        cmd,
-			"WorkingDir": "/",
-		},
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{diffID}},
+		"config":       run,
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{diffID}},
 		"history": []map[string]any{
 			{"created": epoch.Format(time.RFC3339), "created_by": "tether build/mkimage"},
 		},
