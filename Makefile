@@ -13,7 +13,7 @@ KUBECONFIG_OUT := _output/kubeconfig
 # Packages with concurrency run under the race detector; that is all of them.
 UNIT_PKGS  := ./beehive/... ./build/... ./common/... ./cloud/... ./edge/... ./tests/perf/...
 
-.PHONY: all build deps test test-unit test-fuzz test-integration test-e2e bench up down lint clean generate
+.PHONY: all build deps test test-unit test-fuzz test-integration test-e2e bench up down image lint clean generate
 
 all: build
 
@@ -55,6 +55,10 @@ up: deps build
 down:
 	$(GO) build -o $(BIN)/ ./tests/cmd/localup
 	$(BIN)/localup -dir $(UP_DIR) -kubeconfig $(KUBECONFIG_OUT) down
+
+## image: cloudcore's container image as an OCI archive, _output/images/cloudcore.tar (IMAGE=name:tag)
+image:
+	build/cloudcore-image.sh
 
 ## generate: deep-copy functions of the API types and docs/config-reference.md (commit the result)
 generate:
