@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tether-edge/tether/common/daemon/metricstest"
 )
 
 // A controller's denial count is read at every scrape, under its own
@@ -15,24 +17,13 @@ func TestUpstreamDenialsFollowTheCount(t *testing.T) {
 	reg.MustRegister(upstreamDenials("edgecontroller", edge.Load), upstreamDenials("devicecontroller", device.Load))
 	edge.Add(3)
 	device.Add(1)
-	got := map[string]float64{}
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() != "tether_upstream_denials_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			got[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
-		}
-	}
+	const name = "tether_upstream_denials_total"
+	got := metricstest.ByLabel(t, reg, name, "controller")
 	if got["edgecontroller"] != 3 || got["devicecontroller"] != 1 || len(got) != 2 {
-		t.Errorf("tether_upstream_denials_total = %v, want edgecontroller 3 and devicecontroller 1", got)
+		t.Errorf("%s = %v, want edgecontroller 3 and devicecontroller 1", name, got)
 	}
 	edge.Add(2)
-	if families, _ = reg.Gather(); families[0].GetMetric()[1].GetCounter().GetValue() != 5 {
-		t.Errorf("after two more denials: %v, want edgecontroller 5", families[0].GetMetric())
+	if n := metricstest.Value(t, reg, name, "controller", "edgecontroller"); n != 5 {
+		t.Errorf("after two more denials: edgecontroller %v, want 5", n)
 	}
 }

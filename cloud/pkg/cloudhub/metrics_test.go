@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tether-edge/tether/cloud/pkg/cloudhub"
 	"github.com/tether-edge/tether/common/certs"
+	"github.com/tether-edge/tether/common/daemon/metricstest"
 	"github.com/tether-edge/tether/common/message"
 	"github.com/tether-edge/tether/common/objsync"
 	"github.com/tether-edge/tether/common/tunnel"
@@ -92,79 +92,64 @@ func (h *metricsHub) dial(t *testing.T, conf *tls.Config) (tunnel.Conn, error) {
 	return tunnel.DialWebSocket(ctx, h.addr, tunnel.DialOptions{TLS: conf})
 }
 
-// value is the named series' value (a histogram's sample count) and
-// whether the series exists.
-func (h *metricsHub) value(t *testing.T, name string, labels ...string) (float64, bool) {
+// join dials as conf's node and starts a session the way EdgeHub does,
+// with a manifest of nothing; it returns the connection, closed at the
+// end of the test, and the manifest it wrote.
+func (h *metricsHub) join(t *testing.T, conf *tls.Config) (tunnel.Conn, message.Message) {
 	t.Helper()
-	families, err := h.reg.Gather()
+	c, err := h.dial(t, conf)
 	if err != nil {
-		t.Fatalf("gather: %v", err)
+		t.Fatal(err)
 	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if hasLabels(m, labels) {
-				switch {
-				case m.Counter != nil:
-					return m.Counter.GetValue(), true
-				case m.Gauge != nil:
-					return m.Gauge.GetValue(), true
-				case m.Histogram != nil:
-					return float64(m.Histogram.GetSampleCount()), true
-				}
-			}
-		}
+	t.Cleanup(func() { c.Close("test done") })
+	manifest, err := tunnel.Manifest("edgehub", nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return 0, false
+	if err := c.Write([]message.Message{manifest}); err != nil {
+		t.Fatal(err)
+	}
+	return c, manifest
 }
 
-// hasLabels reports whether m has the label pairs kv (name, value, ...).
-func hasLabels(m *dto.Metric, kv []string) bool {
-	for i := 0; i+1 < len(kv); i += 2 {
-		found := false
-		for _, l := range m.GetLabel() {
-			if l.GetName() == kv[i] && l.GetValue() == kv[i+1] {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
-// waitValue waits until the series has value want.
+// waitValue waits until the one series of name with the label pairs
+// labels has value want.
 func (h *metricsHub) waitValue(t *testing.T, want float64, name string, labels ...string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got, ok := h.value(t, name, labels...)
-		if ok && got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s%v = %v (exists %v); want %v", name, labels, got, ok, want)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !waitFor(func() bool {
+		return metricstest.Has(t, h.reg, name, labels...) && metricstest.Value(t, h.reg, name, labels...) == want
+	}) {
+		t.Fatalf("%s%v = %v; want %v", name, labels, metricstest.Value(t, h.reg, name, labels...), want)
 	}
 }
 
-// waitGone waits until no series of name has the labels.
+// waitCount waits until the histogram name has count observations.
+func (h *metricsHub) waitCount(t *testing.T, count uint64, name string) {
+	t.Helper()
+	observed := func() uint64 { n, _ := metricstest.Histogram(t, h.reg, name); return n }
+	if !waitFor(func() bool { return observed() == count }) {
+		t.Fatalf("%s observed %d times; want %d", name, observed(), count)
+	}
+}
+
+// waitGone waits until no series of name has the label pairs labels.
 func (h *metricsHub) waitGone(t *testing.T, name string, labels ...string) {
 	t.Helper()
+	if !waitFor(func() bool { return !metricstest.Has(t, h.reg, name, labels...) }) {
+		t.Fatalf("series %s%v still exists", name, labels)
+	}
+}
+
+// waitFor reports whether cond held within 10s.
+func waitFor(cond func() bool) bool {
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, ok := h.value(t, name, labels...); !ok {
-			return
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("series %s%v still exists", name, labels)
+			return false
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	return true
 }
 
 func frameBytes(t *testing.T, m message.Message) float64 {
@@ -193,25 +178,14 @@ func TestMetricsFollowASession(t *testing.T) {
 	h := startMetricsHub(t, 10, nil)
 	conf := nodeTLS(t, h.ca, "edge-1")
 	h.waitValue(t, 0, "tether_cloudhub_connected_nodes", "transport", "websocket")
-	if _, ok := h.value(t, "tether_cloudhub_queue_depth", "node", "edge-1"); ok {
+	if metricstest.Has(t, h.reg, "tether_cloudhub_queue_depth", "node", "edge-1") {
 		t.Fatal("queue depth series before any session")
 	}
 
-	c, err := h.dial(t, conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close("test done")
-	manifest, err := tunnel.Manifest("edgehub", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Write([]message.Message{manifest}); err != nil {
-		t.Fatal(err)
-	}
+	c, manifest := h.join(t, conf)
 	h.waitValue(t, 1, "tether_cloudhub_connected_nodes", "transport", "websocket")
 	h.waitValue(t, 0, "tether_cloudhub_connected_nodes", "transport", "quic")
-	if _, ok := h.value(t, "tether_cloudhub_queue_depth", "node", "edge-1"); !ok {
+	if !metricstest.Has(t, h.reg, "tether_cloudhub_queue_depth", "node", "edge-1") {
 		t.Fatal("no queue depth series for a connected node")
 	}
 
@@ -235,7 +209,7 @@ func TestMetricsFollowASession(t *testing.T) {
 	}
 	h.waitValue(t, 2, "tether_cloudhub_messages_total", "direction", "out")
 	h.waitValue(t, outBytes, "tether_cloudhub_bytes_total", "direction", "out")
-	if n, _ := h.value(t, "tether_cloudhub_ack_latency_seconds"); n != 0 {
+	if n, _ := metricstest.Histogram(t, h.reg, "tether_cloudhub_ack_latency_seconds"); n != 0 {
 		t.Fatalf("ack latency observed %v times before any ack", n)
 	}
 	ack := tunnel.Ack("edgehub", last)
@@ -243,7 +217,7 @@ func TestMetricsFollowASession(t *testing.T) {
 		t.Fatal(err)
 	}
 	inBytes += frameBytes(t, ack)
-	h.waitValue(t, 2, "tether_cloudhub_ack_latency_seconds")
+	h.waitCount(t, 2, "tether_cloudhub_ack_latency_seconds")
 	h.waitValue(t, 2, "tether_cloudhub_messages_total", "direction", "in")
 	h.waitValue(t, inBytes, "tether_cloudhub_bytes_total", "direction", "in")
 	h.waitValue(t, 0, "tether_cloudhub_queue_depth", "node", "edge-1")
@@ -253,17 +227,10 @@ func TestMetricsFollowASession(t *testing.T) {
 	h.waitValue(t, 0, "tether_cloudhub_connected_nodes", "transport", "websocket")
 	h.waitGone(t, "tether_cloudhub_queue_depth", "node", "edge-1")
 
-	again, err := h.dial(t, conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer again.Close("test done")
-	if err := again.Write([]message.Message{manifest}); err != nil {
-		t.Fatal(err)
-	}
+	h.join(t, conf)
 	h.waitValue(t, 1, "tether_cloudhub_reconnects_total")
 	h.waitValue(t, 1, "tether_cloudhub_connected_nodes", "transport", "websocket")
-	if _, ok := h.value(t, "tether_cloudhub_queue_depth", "node", "edge-1"); !ok {
+	if !metricstest.Has(t, h.reg, "tether_cloudhub_queue_depth", "node", "edge-1") {
 		t.Fatal("no queue depth series for the reconnected node")
 	}
 }
@@ -272,18 +239,7 @@ func TestMetricsFollowASession(t *testing.T) {
 // the node's depth counts them until the edge acks.
 func TestMetricsQueueDepth(t *testing.T) {
 	h := startMetricsHub(t, 10, nil)
-	c, err := h.dial(t, nodeTLS(t, h.ca, "edge-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close("test done")
-	manifest, err := tunnel.Manifest("edgehub", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Write([]message.Message{manifest}); err != nil {
-		t.Fatal(err)
-	}
+	c, _ := h.join(t, nodeTLS(t, h.ca, "edge-1"))
 	// The synced marker takes the first slot of the window; once it is
 	// out, the objects fill the rest and three wait.
 	if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"maps"
 	"net/http"
 	"testing"
 	"time"
@@ -14,39 +15,18 @@ import (
 
 	"github.com/tether-edge/tether/cloud/pkg/cloudstream"
 	"github.com/tether-edge/tether/common/certs"
+	"github.com/tether-edge/tether/common/daemon/metricstest"
 	"github.com/tether-edge/tether/common/streamtunnel"
 )
 
-// denials are the counts of tether_cloudstream_denials_total by reason.
-type denials struct{ forbidden, certificate, notReady float64 }
-
-func wantDenials(forbidden, certificate, notReady float64) denials {
-	return denials{forbidden, certificate, notReady}
-}
-
-func checkDenials(t *testing.T, reg *prometheus.Registry, want denials) {
+// checkDenials checks tether_cloudstream_denials_total has the series of
+// each reason, with these counts, and no other.
+func checkDenials(t *testing.T, reg *prometheus.Registry, forbidden, certificate, notReady float64) {
 	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	byReason := map[string]float64{}
-	for _, f := range families {
-		if f.GetName() != "tether_cloudstream_denials_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "reason" {
-					byReason[l.GetValue()] = m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	got := denials{byReason["forbidden"], byReason["certificate"], byReason["not_ready"]}
-	if got != want || len(byReason) != 3 {
-		t.Errorf("denials by reason %v; want forbidden %v, certificate %v, not_ready %v (and no other reason)",
-			byReason, want.forbidden, want.certificate, want.notReady)
+	got := metricstest.ByLabel(t, reg, "tether_cloudstream_denials_total", "reason")
+	want := map[string]float64{"forbidden": forbidden, "certificate": certificate, "not_ready": notReady}
+	if !maps.Equal(got, want) {
+		t.Errorf("denials by reason %v; want %v (and no other reason)", got, want)
 	}
 }
 
@@ -60,7 +40,7 @@ func TestMetricsCountDenials(t *testing.T) {
 		o.Metrics = cloudstream.NewMetrics(reg)
 	})
 	c.connectEdge(t, "edge-a", "", whoAmI("edge-a"))
-	checkDenials(t, reg, wantDenials(0, 0, 0))
+	checkDenials(t, reg, 0, 0, 0)
 
 	if got := get(t, c.apiserver(t), c.url("/containerLogs/default/web/app")); got.status != http.StatusOK {
 		t.Fatalf("apiserver: %d %q", got.status, got.body)
@@ -69,7 +49,7 @@ func TestMetricsCountDenials(t *testing.T) {
 	if got := get(t, c.client(t, &alice), c.url("/exec/default/web/app?command=sh")); got.status != http.StatusForbidden {
 		t.Fatalf("alice: %d %q; want 403", got.status, got.body)
 	}
-	checkDenials(t, reg, wantDenials(1, 0, 0))
+	checkDenials(t, reg, 1, 0, 0)
 
 	authz.mu.Lock()
 	authz.err = errors.New("apiserver unavailable")
@@ -77,7 +57,7 @@ func TestMetricsCountDenials(t *testing.T) {
 	if got := get(t, c.apiserver(t), c.url("/containerLogs/default/web/app")); got.status != http.StatusServiceUnavailable {
 		t.Fatalf("authorizer failing: %d %q; want 503", got.status, got.body)
 	}
-	checkDenials(t, reg, wantDenials(1, 0, 0))
+	checkDenials(t, reg, 1, 0, 0)
 
 	admin := issueLeaf(t, c.pki.tether, pkix.Name{CommonName: "admin", Organization: []string{certs.NodesGroup}}, x509.ExtKeyUsageClientAuth)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -89,7 +69,7 @@ func TestMetricsCountDenials(t *testing.T) {
 	if !errors.Is(err, streamtunnel.ErrRefused) {
 		t.Fatalf("tunnel with a certificate naming no node: %v; want ErrRefused", err)
 	}
-	checkDenials(t, reg, wantDenials(1, 1, 0))
+	checkDenials(t, reg, 1, 1, 0)
 }
 
 // A handshake before the kubelet client CA has loaded is a not_ready denial.
@@ -115,5 +95,5 @@ func TestMetricsCountHandshakesBeforeTheCA(t *testing.T) {
 		resp.Body.Close()
 		t.Fatalf("answered %d before the kubelet client CA loaded", resp.StatusCode)
 	}
-	checkDenials(t, reg, wantDenials(0, 0, 1))
+	checkDenials(t, reg, 0, 0, 1)
 }

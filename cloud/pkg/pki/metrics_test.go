@@ -12,30 +12,8 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/tether-edge/tether/common/certs"
+	"github.com/tether-edge/tether/common/daemon/metricstest"
 )
-
-// tokenDenials is tether_join_token_denials_total by reason.
-func tokenDenials(t *testing.T, reg *prometheus.Registry) map[string]float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	out := map[string]float64{}
-	for _, f := range families {
-		if f.GetName() != "tether_join_token_denials_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "reason" {
-					out[l.GetValue()] = m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return out
-}
 
 // TestValidateCountsDenials: each refused credential counts once with its
 // reason; a valid token and a store that cannot be read count nothing.
@@ -76,12 +54,13 @@ func TestValidateCountsDenials(t *testing.T) {
 		{"wrong secret", good.ID + ".0123456789abcdef", ErrTokenInvalid, 3, 0},
 		{"expired", short.Credential(), ErrTokenExpired, 3, 1},
 	}
+	const denials = "tether_join_token_denials_total"
 	for _, s := range steps {
 		err := tokens.Validate(ctx, s.credential)
 		if !errors.Is(err, s.want) || (s.want == nil) != (err == nil) {
 			t.Fatalf("%s: Validate = %v; want %v", s.name, err, s.want)
 		}
-		got := tokenDenials(t, reg)
+		got := metricstest.ByLabel(t, reg, denials, "reason")
 		if got[DenyTokenInvalid] != s.invalid || got[DenyTokenExpired] != s.expired || len(got) != 2 {
 			t.Errorf("after %s: denials %v; want invalid %v, expired %v", s.name, got, s.invalid, s.expired)
 		}
@@ -93,7 +72,7 @@ func TestValidateCountsDenials(t *testing.T) {
 	if err := tokens.Validate(ctx, good.Credential()); err == nil || errors.Is(err, ErrTokenInvalid) {
 		t.Fatalf("Validate with the store away = %v; want a store error", err)
 	}
-	if got := tokenDenials(t, reg); got[DenyTokenInvalid] != 3 || got[DenyTokenExpired] != 1 {
+	if got := metricstest.ByLabel(t, reg, denials, "reason"); got[DenyTokenInvalid] != 3 || got[DenyTokenExpired] != 1 {
 		t.Errorf("a store error counted as a denial: %v", got)
 	}
 }

@@ -8,32 +8,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/tether-edge/tether/beehive/beehivetest"
 	"github.com/tether-edge/tether/common/config"
+	"github.com/tether-edge/tether/common/daemon/metricstest"
 	"github.com/tether-edge/tether/common/kubemsg"
 	"github.com/tether-edge/tether/common/message"
 	"github.com/tether-edge/tether/edge/pkg/edged/admit"
 )
-
-// histogram is the count and sum of the histogram family name in reg.
-func histogram(t *testing.T, reg *prometheus.Registry, name string) (uint64, float64) {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			h := mf.GetMetric()[0].GetHistogram()
-			return h.GetSampleCount(), h.GetSampleSum()
-		}
-	}
-	t.Fatalf("%s not registered", name)
-	return 0, 0
-}
 
 // status is a pod status in phase with one container per entry of
 // running, running or waiting.
@@ -97,12 +80,12 @@ func TestPodStartObservedOnce(t *testing.T) {
 		now = now.Add(time.Second)
 		e.status.report(e.status.withLast(web), st)
 	}
-	if n, _ := histogram(t, reg, name); n != 0 {
+	if n, _ := metricstest.Histogram(t, reg, name); n != 0 {
 		t.Fatalf("%d starts observed before every container ran", n)
 	}
 	now = now.Add(time.Second)
 	e.status.report(e.status.withLast(web), status(corev1.PodRunning, true, true))
-	if n, sum := histogram(t, reg, name); n != 1 || math.Abs(sum-5) > 1e-9 {
+	if n, sum := metricstest.Histogram(t, reg, name); n != 1 || math.Abs(sum-5) > 1e-9 {
 		t.Fatalf("%d starts observed, %vs in all; want one of 5s", n, sum)
 	}
 	// Later syncs, and a container restarting and running again.
@@ -114,7 +97,7 @@ func TestPodStartObservedOnce(t *testing.T) {
 		now = now.Add(time.Second)
 		e.status.report(e.status.withLast(web), st)
 	}
-	if n, _ := histogram(t, reg, name); n != 1 {
+	if n, _ := metricstest.Histogram(t, reg, name); n != 1 {
 		t.Errorf("%d starts observed after later syncs, want still 1", n)
 	}
 
@@ -124,7 +107,7 @@ func TestPodStartObservedOnce(t *testing.T) {
 	e.handle(podMessage(t, adopted))
 	now = now.Add(time.Second)
 	e.status.report(e.status.withLast(adopted), status(corev1.PodRunning, true))
-	if n, _ := histogram(t, reg, name); n != 1 {
+	if n, _ := metricstest.Histogram(t, reg, name); n != 1 {
 		t.Errorf("%d starts observed after adopting a running pod, want still 1", n)
 	}
 }
@@ -133,14 +116,7 @@ func TestPodStartObservedOnce(t *testing.T) {
 func TestMetricsLint(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	NewMetrics(reg)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(mfs) != 3 {
+	if mfs := metricstest.Lint(t, reg); len(mfs) != 3 {
 		t.Errorf("%d metric families, want pod start and PLEG's two", len(mfs))
-	}
-	if problems, err := promlint.NewWithMetricFamilies(mfs).Lint(); err != nil || len(problems) > 0 {
-		t.Fatalf("lint: %v %+v", err, problems)
 	}
 }

@@ -12,33 +12,23 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
+	"github.com/tether-edge/tether/common/daemon/metricstest"
 	"github.com/tether-edge/tether/common/message"
 	"github.com/tether-edge/tether/common/objsync"
 	"github.com/tether-edge/tether/common/tunnel"
 )
 
-// sample is the value of family name's one series in reg.
+// sample is the value of family name's one series in reg, which must be
+// the hub's: transport=websocket.
 func sample(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	byTransport := metricstest.ByLabel(t, reg, name, "transport")
+	v, ok := byTransport[tunnel.TransportWebSocket]
+	if !ok || len(byTransport) != 1 {
+		t.Fatalf("%s by transport %v, want one series, transport=%s", name, byTransport, tunnel.TransportWebSocket)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		if ms := mf.GetMetric(); len(ms) == 1 {
-			if l := ms[0].GetLabel(); len(l) != 1 || l[0].GetName() != "transport" || l[0].GetValue() != tunnel.TransportWebSocket {
-				t.Fatalf("%s labels %v, want transport=%s", name, l, tunnel.TransportWebSocket)
-			}
-			return ms[0].GetCounter().GetValue() + ms[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("%s: not one series", name)
-	return 0
+	return v
 }
 
 // pipeConn is a tunnel.Conn whose peer never writes: Read blocks until
@@ -152,11 +142,5 @@ func TestMetricsCountFailedConnects(t *testing.T) {
 func TestMetricsLint(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	NewMetrics(reg).forTransport(tunnel.TransportQUIC)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if problems, err := promlint.NewWithMetricFamilies(mfs).Lint(); err != nil || len(problems) > 0 {
-		t.Fatalf("lint: %v %+v", err, problems)
-	}
+	metricstest.Lint(t, reg)
 }

@@ -6,31 +6,9 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
-)
 
-// sample is the value of family name's series with label=value in reg.
-func sample(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	t.Fatalf("%s{%s=%q} not registered", name, label, value)
-	return 0
-}
+	"github.com/tether-edge/tether/common/daemon/metricstest"
+)
 
 // Publications received and published are counted by direction, and the
 // ones dropped by reason.
@@ -44,7 +22,7 @@ func TestMetricsCountPublications(t *testing.T) {
 		if label == "reason" {
 			name = drops
 		}
-		return sample(t, reg, name, label, value)
+		return metricstest.Value(t, reg, name, label, value)
 	}
 	for _, d := range []string{"in", "out"} {
 		if n := count("direction", d); n != 0 {
@@ -90,11 +68,5 @@ func TestMetricsCountPublications(t *testing.T) {
 func TestMetricsLint(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	NewMetrics(reg)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if problems, err := promlint.NewWithMetricFamilies(mfs).Lint(); err != nil || len(problems) > 0 {
-		t.Fatalf("lint: %v %+v", err, problems)
-	}
+	metricstest.Lint(t, reg)
 }

@@ -4,32 +4,10 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
+	"github.com/tether-edge/tether/common/daemon/metricstest"
 	"github.com/tether-edge/tether/common/message"
 )
-
-// sample is the value of family name in reg, summed over its series: a
-// counter's or gauge's value, a histogram's count of observations.
-func sample(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		var v float64
-		for _, m := range mf.GetMetric() {
-			v += m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
-		}
-		return v
-	}
-	t.Fatalf("%s not registered", name)
-	return 0
-}
 
 // Each committed transaction is observed once and its writes counted; a
 // write that fails is counted as an error, not as written.
@@ -45,12 +23,13 @@ func TestStoreMetricsFollowCommits(t *testing.T) {
 		writes  = "tether_metamanager_sqlite_writes_total"
 		errs    = "tether_metamanager_sqlite_write_errors_total"
 	)
-	if n := sample(t, reg, commits); n != 0 {
+	committed := func() uint64 { n, _ := metricstest.Histogram(t, reg, commits); return n }
+	if n := committed(); n != 0 {
 		t.Fatalf("%v commits observed before any write", n)
 	}
 
 	mustApply(t, s, syncMsg(message.OpInsert, res("default", "pod", "web"), "1", podJSON("default", "web", "u1", "1")))
-	if c, w := sample(t, reg, commits), sample(t, reg, writes); c != 1 || w != 1 {
+	if c, w := committed(), metricstest.Value(t, reg, writes); c != 1 || w != 1 {
 		t.Errorf("after one write: %v commits observed, %v writes counted; want 1 and 1", c, w)
 	}
 
@@ -62,7 +41,7 @@ func TestStoreMetricsFollowCommits(t *testing.T) {
 	for _, op := range batch {
 		<-op.done
 	}
-	if c, w, e := sample(t, reg, commits), sample(t, reg, writes), sample(t, reg, errs); c != 2 || w != 3 || e != 1 {
+	if c, w, e := committed(), metricstest.Value(t, reg, writes), metricstest.Value(t, reg, errs); c != 2 || w != 3 || e != 1 {
 		t.Errorf("after a batch with a bad write: %v commits, %v writes, %v errors; want 2, 3 and 1", c, w, e)
 	}
 }
@@ -72,13 +51,7 @@ func TestStoreMetricsFollowCommits(t *testing.T) {
 func TestStoreMetricsLint(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	NewMetrics(reg)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if problems, err := promlint.NewWithMetricFamilies(mfs).Lint(); err != nil || len(problems) > 0 {
-		t.Fatalf("lint: %v %+v", err, problems)
-	}
+	metricstest.Lint(t, reg)
 	defer func() {
 		if recover() == nil {
 			t.Error("registering the store's metrics twice did not panic")

@@ -8,25 +8,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
-)
 
-// histogram is the count and sum of the histogram family name in reg.
-func histogram(t *testing.T, reg *prometheus.Registry, name string) (uint64, float64) {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			h := mf.GetMetric()[0].GetHistogram()
-			return h.GetSampleCount(), h.GetSampleSum()
-		}
-	}
-	t.Fatalf("%s not registered", name)
-	return 0, 0
-}
+	"github.com/tether-edge/tether/common/daemon/metricstest"
+)
 
 // Each successful relist is observed with how long it took, and the time
 // since the previous one started; a failed relist is not.
@@ -45,19 +29,19 @@ func TestMetricsObserveRelists(t *testing.T) {
 		time.Sleep(30 * time.Millisecond)
 		close(gate)
 		synctest.Wait()
-		if n, sum := histogram(t, reg, duration); n != 1 || math.Abs(sum-0.030) > 1e-9 {
+		if n, sum := metricstest.Histogram(t, reg, duration); n != 1 || math.Abs(sum-0.030) > 1e-9 {
 			t.Errorf("after the first relist: %d relists observed, %vs in all; want 1 taking 0.03s", n, sum)
 		}
-		if n, _ := histogram(t, reg, interval); n != 0 {
+		if n, _ := metricstest.Histogram(t, reg, interval); n != 0 {
 			t.Errorf("%d intervals observed after the first relist, want none", n)
 		}
 
 		time.Sleep(time.Second) // the next relist starts a period after the first ended
 		synctest.Wait()
-		if n, _ := histogram(t, reg, duration); n != 2 {
+		if n, _ := metricstest.Histogram(t, reg, duration); n != 2 {
 			t.Errorf("%d relists observed after the second, want 2", n)
 		}
-		if n, sum := histogram(t, reg, interval); n != 1 || math.Abs(sum-1.030) > 1e-9 {
+		if n, sum := metricstest.Histogram(t, reg, interval); n != 1 || math.Abs(sum-1.030) > 1e-9 {
 			t.Errorf("interval: %d observed, %vs; want 1 of 1.03s", n, sum)
 		}
 
@@ -66,7 +50,7 @@ func TestMetricsObserveRelists(t *testing.T) {
 		f.mu.Unlock()
 		time.Sleep(time.Second)
 		synctest.Wait()
-		if n, _ := histogram(t, reg, duration); n != 2 {
+		if n, _ := metricstest.Histogram(t, reg, duration); n != 2 {
 			t.Errorf("%d relists observed after a failed one, want still 2", n)
 		}
 	})
@@ -76,11 +60,5 @@ func TestMetricsObserveRelists(t *testing.T) {
 func TestMetricsLint(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	NewMetrics(reg)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if problems, err := promlint.NewWithMetricFamilies(mfs).Lint(); err != nil || len(problems) > 0 {
-		t.Fatalf("lint: %v %+v", err, problems)
-	}
+	metricstest.Lint(t, reg)
 }
