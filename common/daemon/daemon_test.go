@@ -197,33 +197,15 @@ func TestProcessHealthzRunsModuleChecks(t *testing.T) {
 		}
 		return es, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	get := func() (int, string) {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	code, body := get()
-	for tick := time.NewTicker(20 * time.Millisecond); code == 0 && time.Now().Before(deadline); <-tick.C {
-		code, body = get()
-	}
+	runProcess(t, p)
+	code, body := getServed(t, "http://"+addr+"/healthz")
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "pods: runtime is down") {
 		t.Errorf("/healthz with a failing check = %d %q, want 503 naming the module and its error", code, body)
 	}
 	failing.Store(false)
-	if code, body := get(); code != http.StatusOK {
+	if code, body := getServed(t, "http://"+addr+"/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz with a passing check = %d %q, want 200", code, body)
 	}
-	cancel()
-	<-done
 }
 
 // A metric a module registers is served on the health endpoint's /metrics,
@@ -240,29 +222,13 @@ func TestProcessServesModuleMetrics(t *testing.T) {
 		c.Add(3)
 		return modules(b, reg)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	body := ""
-	deadline := time.Now().Add(5 * time.Second)
-	for tick := time.NewTicker(20 * time.Millisecond); time.Now().Before(deadline); <-tick.C {
-		resp, err := http.Get("http://" + addr + "/metrics")
-		if err != nil {
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		body = string(b)
-		break
-	}
+	runProcess(t, p)
+	_, body := getServed(t, "http://"+addr+"/metrics")
 	for _, want := range []string{"tether_test_things_total 3", "go_goroutines ", "process_open_fds "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q:\n%s", want, body)
 		}
 	}
-	cancel()
-	<-done
 }
 
 // A registry the caller passes is the one served: collectors registered on
@@ -275,29 +241,45 @@ func TestProcessServesCallersRegistry(t *testing.T) {
 	early := prometheus.NewCounter(prometheus.CounterOpts{Name: "tether_test_early_total", Help: "Early things."})
 	p.Metrics.MustRegister(early)
 	early.Add(2)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	body := ""
-	deadline := time.Now().Add(5 * time.Second)
-	for tick := time.NewTicker(20 * time.Millisecond); time.Now().Before(deadline); <-tick.C {
-		resp, err := http.Get("http://" + addr + "/metrics")
-		if err != nil {
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		body = string(b)
-		break
-	}
+	runProcess(t, p)
+	_, body := getServed(t, "http://"+addr+"/metrics")
 	for _, want := range []string{"tether_test_early_total 2", "go_goroutines "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q:\n%s", want, body)
 		}
 	}
-	cancel()
-	<-done
+}
+
+// runProcess runs p until the test ends, then checks that it stopped cleanly.
+func runProcess(t *testing.T, p Process) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run after cancel = %v, want nil", err)
+		}
+	})
+}
+
+// getServed GETs url once the endpoint answers (within 5 s) and returns the
+// status and body.
+func getServed(t *testing.T, url string) (int, string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for tick := time.NewTicker(20 * time.Millisecond); ; <-tick.C {
+		resp, err := http.Get(url)
+		if err == nil {
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+	}
 }
 
 func freeAddr(t *testing.T) string {
