@@ -45,6 +45,16 @@ func DefaultEdgeCore() *EdgeCore {
 	}
 }
 
+// DecodeEdgeCore decodes an EdgeCore file's content over the defaults,
+// strictly, and validates it; LoadEdgeCore is the same for a path.
+func DecodeEdgeCore(data []byte) (*EdgeCore, error) {
+	c := DefaultEdgeCore()
+	if err := decodeStrict(data, c, "EdgeCore"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // LoadEdgeCore reads an EdgeCore file over the defaults and validates it.
 func LoadEdgeCore(path string) (*EdgeCore, error) {
 	c := DefaultEdgeCore()

@@ -245,13 +245,13 @@ func readJoinConfig(path string, defaults func() *config.EdgeCore) (*joinConfig,
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	cfg, err := config.LoadEdgeCore(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w (fix it, or join with another --config)", err)
-	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := config.DecodeEdgeCore(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w (fix it, or join with another --config)", path, err)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -427,13 +427,12 @@ func missingDirs(dir string) []string {
 // last, through the pending name rotation uses, so an interrupted install
 // leaves files certmanager's Bootstrap completes (see its package doc).
 func installPKI(staging, dir string) error {
-	in := func(d, name string) string { return filepath.Join(d, name) }
-	pending := in(dir, certmanager.KeyFileName+".next")
+	pending := filepath.Join(dir, certmanager.KeyFileName+".next")
 	moves := [][2]string{
-		{in(staging, certmanager.KeyFileName), pending},
-		{in(staging, certmanager.CAFileName), in(dir, certmanager.CAFileName)},
-		{in(staging, certmanager.CertFileName), in(dir, certmanager.CertFileName)},
-		{pending, in(dir, certmanager.KeyFileName)},
+		{filepath.Join(staging, certmanager.KeyFileName), pending},
+		{filepath.Join(staging, certmanager.CAFileName), filepath.Join(dir, certmanager.CAFileName)},
+		{filepath.Join(staging, certmanager.CertFileName), filepath.Join(dir, certmanager.CertFileName)},
+		{pending, filepath.Join(dir, certmanager.KeyFileName)},
 	}
 	for _, m := range moves {
 		if err := os.Rename(m[0], m[1]); err != nil {
@@ -461,37 +460,16 @@ func explainJoinError(err error, server string, timeout time.Duration) error {
 	return fmt.Errorf("join: %w", err)
 }
 
-// writeConfig writes data to path atomically with mode, creating its
-// folder, after checking that it loads.
-func writeConfig(path string, data []byte, mode fs.FileMode) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return fmt.Errorf("create config folder: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".join-*")
-	if err != nil {
-		return fmt.Errorf("write config %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp.Name())
-		}
-	}()
-	_, err = tmp.Write(data)
-	err = errors.Join(err, tmp.Chmod(mode), tmp.Sync(), tmp.Close())
-	if err != nil {
-		return fmt.Errorf("write config %s: %w", path, err)
-	}
-	if _, err := config.LoadEdgeCore(tmp.Name()); err != nil {
+// writeConfig checks that data loads, then writes it to path atomically
+// with mode, creating its folder.
+func writeConfig(path string, data []byte, mode fs.FileMode) error {
+	if _, err := config.DecodeEdgeCore(data); err != nil {
 		return fmt.Errorf("the edited config does not load, %s is unchanged: %w", path, err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write config %s: %w", path, err)
+	if err := os.MkdirAll(filepath.Dir(path), dirMode); err != nil {
+		return fmt.Errorf("create config folder: %w", err)
 	}
-	return nil
+	return certs.WriteFileAtomic(path, data, mode)
 }
 
 // report prints what join did and the next step.
