@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tether-edge/tether/common/certs"
 	"github.com/tether-edge/tether/tests/testenv"
 )
 
@@ -148,7 +149,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, b, 0o600)
+	return certs.WriteFileAtomic(path, b, 0o600)
 }
 
 func copyFile(from, to string, mode os.FileMode) error {
@@ -159,13 +160,5 @@ func copyFile(from, to string, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(to, b, mode)
-}
-
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return certs.WriteFileAtomic(to, b, mode)
 }
