@@ -78,7 +78,7 @@ func TestLocalUpAndDown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	client := kubernetes.NewForConfigOrDie(cfg)
-	if node, err := client.CoreV1().Nodes().Get(ctx, st.NodeName, metav1.GetOptions{}); err != nil || !nodeReady(node) {
+	if node, err := client.CoreV1().Nodes().Get(ctx, st.NodeName, metav1.GetOptions{}); err != nil || !testenv.NodeReady(node) {
 		t.Errorf("node %s after up: %v, want Ready", st.NodeName, err)
 	}
 	ns, name, _ := strings.Cut(st.DemoPod, "/")

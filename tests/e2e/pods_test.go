@@ -37,7 +37,7 @@ func TestEdgePodsRun(t *testing.T) {
 	}
 	edge := testenv.StartEdgecore(t, opts)
 	node := waitNode(t, client, podsNode, 60*time.Second, func(n *corev1.Node) error {
-		if !nodeReady(n) {
+		if !testenv.NodeReady(n) {
 			return fmt.Errorf("not Ready")
 		}
 		if len(n.Status.Images) == 0 {
@@ -152,12 +152,10 @@ func podRunning(p *corev1.Pod) error {
 	if p.Status.Phase != corev1.PodRunning {
 		return fmt.Errorf("phase %q", p.Status.Phase)
 	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-			return nil
-		}
+	if !testenv.PodReady(p) {
+		return fmt.Errorf("not Ready: %+v", p.Status.Conditions)
 	}
-	return fmt.Errorf("not Ready: %+v", p.Status.Conditions)
+	return nil
 }
 
 func waitPod(t *testing.T, client kubernetes.Interface, ns, name string, timeout time.Duration, ok func(*corev1.Pod) error) *corev1.Pod {
@@ -186,15 +184,6 @@ func waitNode(t *testing.T, client kubernetes.Interface, name string, timeout ti
 		return ok(node)
 	})
 	return node
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // containerIDs lists the IDs of pod's containers in the runtime.

@@ -341,9 +341,7 @@ func TestDeployApply(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if !slices.ContainsFunc(n.Status.Conditions, func(c corev1.NodeCondition) bool {
-			return c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue
-		}) {
+		if !testenv.NodeReady(n) {
 			return fmt.Errorf("not Ready: %v", n.Status.Conditions)
 		}
 		l, err := cs.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, node, metav1.GetOptions{})

@@ -209,11 +209,7 @@ func testUpNodeStatus(ctx context.Context, t *testing.T, cs kubernetes.Interface
 		if err != nil {
 			return err
 		}
-		ready := false
-		for _, c := range n.Status.Conditions {
-			ready = ready || (c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue)
-		}
-		if !ready || n.Status.Capacity.Cpu().Cmp(resource.MustParse("4")) != 0 {
+		if !testenv.NodeReady(n) || n.Status.Capacity.Cpu().Cmp(resource.MustParse("4")) != 0 {
 			return fmt.Errorf("conditions %v capacity %v", n.Status.Conditions, n.Status.Capacity)
 		}
 		if len(n.Status.Conditions) != 2 || n.Status.NodeInfo.Architecture != "arm64" || len(n.Status.Addresses) != 1 {

@@ -77,7 +77,7 @@ func waitDemoPod(t testenv.T, client kubernetes.Interface, app *appsv1.Deploymen
 		}
 		var seen []string
 		for _, p := range pods.Items {
-			if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning && podReady(&p) && p.DeletionTimestamp == nil {
+			if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning && testenv.PodReady(&p) && p.DeletionTimestamp == nil {
 				name = p.Name
 				return nil
 			}
@@ -86,15 +86,6 @@ func waitDemoPod(t testenv.T, client kubernetes.Interface, app *appsv1.Deploymen
 		return fmt.Errorf("pods: %v", seen)
 	})
 	return name
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // waitNodeReady waits until node reports Ready.
@@ -107,12 +98,10 @@ func waitNodeReady(t testenv.T, client kubernetes.Interface, node string) {
 		if err != nil {
 			return err
 		}
-		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-				return nil
-			}
+		if !testenv.NodeReady(n) {
+			return fmt.Errorf("conditions %v", n.Status.Conditions)
 		}
-		return fmt.Errorf("conditions %v", n.Status.Conditions)
+		return nil
 	})
 }
 
