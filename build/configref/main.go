@@ -7,8 +7,8 @@
 // skipped). A row's meaning is the field's doc comment, and a field without
 // one is an error naming it, so every field stays documented. Defaults come
 // from config.DefaultCloudCore and DefaultEdgeCore marshalled to JSON, never
-// from the comments; a default derived from the host name shows as
-// "<host name>" so the file is the same on every machine.
+// from the comments; the EdgeCore defaults are those on a host named
+// "<host name>", so the file is the same on every machine.
 //
 //	go run ./build/configref -o docs/config-reference.md   # make generate
 //	go run ./build/configref -check                        # fail when stale
@@ -46,7 +46,7 @@ func run(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	want, err := Generate(*src, HostName())
+	want, err := Generate(*src)
 	if err != nil {
 		return err
 	}
@@ -56,17 +56,10 @@ func run(args []string) error {
 	return os.WriteFile(*out, want, 0o644)
 }
 
-// HostName is this machine's host name as the EdgeCore defaults use it:
-// lower-cased, "" when unknown.
-func HostName() string {
-	h, _ := os.Hostname()
-	return strings.ToLower(h)
-}
-
 // Generate renders the reference of the config package in srcDir, which
 // must be the source of the common/config this binary links: the defaults
 // come from the linked package.
-func Generate(srcDir, host string) ([]byte, error) {
+func Generate(srcDir string) ([]byte, error) {
 	pkg, err := ParsePackage(srcDir)
 	if err != nil {
 		return nil, err
@@ -78,7 +71,7 @@ func Generate(srcDir, host string) ([]byte, error) {
 		defaults any
 	}{
 		{"CloudCore", config.DefaultCloudCore()},
-		{"EdgeCore", config.DefaultEdgeCore()},
+		{"EdgeCore", config.DefaultEdgeCoreFor(hostPlaceholder)},
 	} {
 		sections, err := pkg.Walk(k.name)
 		if err != nil {
@@ -94,7 +87,7 @@ func Generate(srcDir, host string) ([]byte, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return Render(kinds, host), nil
+	return Render(kinds), nil
 }
 
 // ErrStale says the reference file differs from what the source gives.

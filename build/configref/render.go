@@ -37,10 +37,8 @@ func DefaultsOf(v any) (map[string]any, error) {
 	return m, nil
 }
 
-// Render writes the reference. host is this machine's host name, lower-cased:
-// a default equal to it, or ending in "-" and it, shows hostPlaceholder
-// instead, so the output does not depend on the machine.
-func Render(kinds []Kind, host string) []byte {
+// Render writes the reference.
+func Render(kinds []Kind) []byte {
 	var b bytes.Buffer
 	b.WriteString(header)
 	for _, k := range kinds {
@@ -57,7 +55,7 @@ func Render(kinds []Kind, host string) []byte {
 			b.WriteString("\n| field | type | default | meaning |\n|---|---|---|---|\n")
 			for _, f := range s.Rows {
 				fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n",
-					f.Path, f.Type, formatDefault(f, k.Defaults, host), escape(f.Doc))
+					f.Path, f.Type, formatDefault(f, k.Defaults), escape(f.Doc))
 			}
 		}
 	}
@@ -77,7 +75,7 @@ element, one with ` + "`<key>`" + ` a field of each map value.
 `
 
 // formatDefault renders f's default from defaults.
-func formatDefault(f Field, defaults map[string]any, host string) string {
+func formatDefault(f Field, defaults map[string]any) string {
 	if f.Object || f.Keys == nil {
 		return ""
 	}
@@ -102,7 +100,7 @@ func formatDefault(f Field, defaults map[string]any, host string) string {
 		case f.Type == "duration":
 			return code(shortDuration(s))
 		}
-		return code(markHost(s, host))
+		return code(s)
 	}
 	if inline := flow(v); inline != "" {
 		return code(inline)
@@ -163,19 +161,6 @@ func shortDuration(s string) string {
 	}
 	if strings.HasSuffix(s, "h0m") {
 		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
-// markHost replaces a host-name-derived default with the placeholder.
-func markHost(s, host string) string {
-	switch {
-	case host == "":
-		return s
-	case s == host:
-		return hostPlaceholder
-	case strings.HasSuffix(s, "-"+host):
-		return strings.TrimSuffix(s, host) + hostPlaceholder
 	}
 	return s
 }

@@ -27,9 +27,16 @@ type EdgeCore struct {
 	EdgeStream  EdgeStream  `json:"edgeStream"`
 }
 
-// DefaultEdgeCore returns edgecore's full default configuration.
+// DefaultEdgeCore returns edgecore's full default configuration on this
+// machine.
 func DefaultEdgeCore() *EdgeCore {
 	host, _ := os.Hostname()
+	return DefaultEdgeCoreFor(host)
+}
+
+// DefaultEdgeCoreFor returns the defaults on a machine named host: the
+// node name and the MQTT client ID derive from it, lower-cased.
+func DefaultEdgeCoreFor(host string) *EdgeCore {
 	return &EdgeCore{
 		TypeMeta:    TypeMeta{APIVersion: APIVersion, Kind: "EdgeCore"},
 		NodeName:    strings.ToLower(host),
