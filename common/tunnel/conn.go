@@ -48,6 +48,20 @@ const (
 	ALPN               = "tether-tunnel/1" // QUIC ALPN
 )
 
+// Meter is told about every message a conn reads or writes, and the bytes
+// of its wire frame (length prefix included), so that a caller can count
+// tunnel traffic without encoding anything twice. One Meter may serve many
+// conns, each calling it from its reading and its writing goroutine at
+// once: its methods must be safe for concurrent use, and quick.
+type Meter interface {
+	// Read is called once per message Read returns, with its frame's bytes.
+	Read(frameBytes int)
+	// Wrote is called once per Write that succeeded, with its messages and
+	// the bytes of their frames. A failed Write reports nothing: what part
+	// of it reached the peer is unknown, and the conn is done.
+	Wrote(msgs, frameBytes int)
+}
+
 // ErrUnavailable is what Admit wraps to mean "try again later" (the node
 // limit is reached): WebSocket answers 503 instead of 403, and the dialer's
 // error wraps it as well as ErrRefused.
@@ -86,6 +100,9 @@ type ServerOptions struct {
 	// side relies on the caller's read deadlines. On both it also bounds
 	// how long an accepted connection may take to become a Conn.
 	IdleTimeout time.Duration
+	// Meter, if set, counts every admitted conn's messages and frame bytes.
+	// Nil counts nothing, at no cost.
+	Meter Meter
 }
 
 // defaultIdleTimeout is the IdleTimeout of zero ServerOptions and
@@ -121,6 +138,9 @@ type DialOptions struct {
 	// IdleTimeout is QUIC's MaxIdleTimeout, and bounds the WebSocket
 	// handshake (default 30s).
 	IdleTimeout time.Duration
+	// Meter, if set, counts the conn's messages and frame bytes. Nil counts
+	// nothing, at no cost.
+	Meter Meter
 }
 
 func (o *DialOptions) validate() error {

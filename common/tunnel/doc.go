@@ -54,6 +54,15 @@
 // Write reports the same kinds, and encoding errors (wire.ErrFrameTooLarge,
 // message.ErrBadResource) before any byte of the failing message is sent.
 //
+// # Metering
+//
+// A Meter in ServerOptions or DialOptions hears of every message a conn
+// reads (once Read returns it) and of every Write that succeeded, with the
+// bytes of the messages' wire frames as they crossed the transport, length
+// prefixes included: the codec's own reads and writes are counted, nothing
+// is encoded twice. A failed Write reports nothing. Its methods are called
+// from every conn's reading and writing goroutines at once.
+//
 // # Memory
 //
 // cloudcore holds thousands of idle conns, so an idle conn keeps no

@@ -39,17 +39,32 @@ type quicConn struct {
 	qc    *quic.Conn
 	st    *quic.Stream
 	codec wire.Codec
+	meter Meter // nil counts nothing
 
-	readErr error // Read's sticky error; belongs to the reading goroutine
+	// src is what Read reads frames from: st, or in counting st for the
+	// meter. They and readErr, Read's sticky error, belong to the reading
+	// goroutine.
+	src     io.Reader
+	in      countingReader
+	readErr error
 
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
 
+func newQUICConn(qc *quic.Conn, st *quic.Stream, codec wire.Codec, meter Meter) *quicConn {
+	c := &quicConn{qc: qc, st: st, codec: codec, meter: meter}
+	c.src = c.in.source(st, meter)
+	return c
+}
+
 func (c *quicConn) Read() (message.Message, error) {
 	if c.readErr == nil {
-		m, err := c.codec.ReadFrame(c.st)
+		m, err := c.codec.ReadFrame(c.src)
 		if err == nil {
+			if c.meter != nil {
+				c.meter.Read(c.in.take())
+			}
 			return m, nil
 		}
 		c.readErr = c.wrapErr("read", err)
@@ -61,12 +76,13 @@ func (c *quicConn) Write(msgs []message.Message) error {
 	if c.closed.Load() {
 		return errLocalClose("write")
 	}
-	return writeFrames(c.codec, msgs, quicWriteChunk, func(chunk []byte) error {
+	n, err := writeFrames(c.codec, msgs, quicWriteChunk, func(chunk []byte) error {
 		if _, err := c.st.Write(chunk); err != nil {
 			return c.wrapErr("write", err)
 		}
 		return nil
 	})
+	return wrote(c.meter, msgs, n, err)
 }
 
 func (c *quicConn) SetReadDeadline(t time.Time) error  { return c.st.SetReadDeadline(t) }
@@ -208,7 +224,7 @@ func (s *quicServer) serveConn(qc *quic.Conn) {
 		_ = qc.CloseWithError(quicCodeClosed, "no stream")
 		return
 	}
-	s.conns.run(s.ctx, s.opts, node, &quicConn{qc: qc, st: st, codec: s.opts.Codec})
+	s.conns.run(s.ctx, s.opts, node, newQUICConn(qc, st, s.opts.Codec, s.opts.Meter))
 }
 
 // DialQUIC dials addr, opens the stream and writes nothing. A refusal
@@ -230,5 +246,5 @@ func DialQUIC(ctx context.Context, addr string, o DialOptions) (Conn, error) {
 		_ = qc.CloseWithError(quicCodeClosed, "")
 		return nil, quicErr("open stream to "+addr, err)
 	}
-	return &quicConn{qc: qc, st: st, codec: o.Codec}, nil
+	return newQUICConn(qc, st, o.Codec, o.Meter), nil
 }

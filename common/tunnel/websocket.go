@@ -55,11 +55,14 @@ var wsServerWritePool, wsDialWritePool sync.Pool
 type wsConn struct {
 	ws       *websocket.Conn
 	codec    wire.Codec
-	batchMax int // most bytes of frames in one WS message
+	batchMax int   // most bytes of frames in one WS message
+	meter    Meter // nil counts nothing
 
-	// cur is the WS message being read, nil between messages; readErr is
-	// Read's sticky error. Both belong to the reading goroutine.
+	// cur is the WS message being read (through in, counting it for the
+	// meter), nil between messages; readErr is Read's sticky error. They
+	// belong to the reading goroutine.
 	cur     io.Reader
+	in      countingReader
 	readErr error
 
 	closed    atomic.Bool
@@ -67,16 +70,19 @@ type wsConn struct {
 	closeErr  error
 }
 
-func newWSConn(ws *websocket.Conn, codec wire.Codec) *wsConn {
+func newWSConn(ws *websocket.Conn, codec wire.Codec, meter Meter) *wsConn {
 	limit := codec.FrameLimit() + 4 // one whole frame, its length prefix included
 	ws.SetReadLimit(int64(limit))
-	return &wsConn{ws: ws, codec: codec, batchMax: min(limit, wsMaxBatchBytes)}
+	return &wsConn{ws: ws, codec: codec, batchMax: min(limit, wsMaxBatchBytes), meter: meter}
 }
 
 func (c *wsConn) Read() (message.Message, error) {
 	if c.readErr == nil {
 		m, err := c.read()
 		if err == nil {
+			if c.meter != nil {
+				c.meter.Read(c.in.take())
+			}
 			return m, nil
 		}
 		c.readErr = c.wrapErr("read", err)
@@ -97,7 +103,7 @@ func (c *wsConn) read() (message.Message, error) {
 			if typ != websocket.BinaryMessage {
 				return message.Message{}, errors.New("a text WebSocket message, want binary")
 			}
-			c.cur = r
+			c.cur = c.in.source(r, c.meter)
 		}
 		m, err := c.codec.ReadFrame(c.cur)
 		if err != io.EOF {
@@ -114,12 +120,13 @@ func (c *wsConn) Write(msgs []message.Message) error {
 	if c.closed.Load() {
 		return errLocalClose("write")
 	}
-	return writeFrames(c.codec, msgs, c.batchMax, func(batch []byte) error {
+	n, err := writeFrames(c.codec, msgs, c.batchMax, func(batch []byte) error {
 		if err := c.ws.WriteMessage(websocket.BinaryMessage, batch); err != nil {
 			return c.wrapErr("write", err)
 		}
 		return nil
 	})
+	return wrote(c.meter, msgs, n, err)
 }
 
 func (c *wsConn) SetReadDeadline(t time.Time) error  { return c.ws.SetReadDeadline(t) }
@@ -254,7 +261,7 @@ func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request) (string, *wsC
 		s.opts.Logger.Info("tunnel upgrade failed", "node", node, "remote", r.RemoteAddr, "err", err)
 		return "", nil, false
 	}
-	return node, newWSConn(ws, s.opts.Codec), true
+	return node, newWSConn(ws, s.opts.Codec, s.opts.Meter), true
 }
 
 // DialWebSocket dials wss://addr/v1/tunnel. A refusal is an error wrapping
@@ -279,7 +286,7 @@ func DialWebSocket(ctx context.Context, addr string, o DialOptions) (Conn, error
 		}
 		return nil, fmt.Errorf("tunnel: dial %s: %w", url, err)
 	}
-	return newWSConn(ws, o.Codec), nil
+	return newWSConn(ws, o.Codec, o.Meter), nil
 }
 
 // wsRefusal turns a failed upgrade's response into an error: a refusal for
