@@ -193,6 +193,7 @@ func (h *Hub) Start(ctx context.Context) error {
 		Admit:       h.admit,
 		Handle:      h.handle,
 		IdleTimeout: 2 * h.opts.KeepalivePeriod,
+		Meter:       &h.metrics.tunnel,
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	if ws != nil {

@@ -27,8 +27,29 @@ type Metrics struct {
 	reconnects prometheus.Counter
 	denials    *prometheus.CounterVec // reason
 
-	// Children resolved once, for the per-message path.
+	// tunnel counts every session conn's messages and bytes into messages
+	// and bytes; the hub's tunnel servers are given it as their Meter.
+	tunnel tunnelMeter
+}
+
+// tunnelMeter is the tunnel.Meter of the hub's servers: it adds what every
+// conn reads and writes (keepalives, acks and manifests included) to
+// tether_cloudhub_messages_total and _bytes_total. Its children are
+// resolved once, for the per-message path.
+type tunnelMeter struct {
 	messagesIn, messagesOut, bytesIn, bytesOut prometheus.Counter
+}
+
+var _ tunnel.Meter = (*tunnelMeter)(nil)
+
+func (t *tunnelMeter) Read(frameBytes int) {
+	t.messagesIn.Inc()
+	t.bytesIn.Add(float64(frameBytes))
+}
+
+func (t *tunnelMeter) Wrote(msgs, frameBytes int) {
+	t.messagesOut.Add(float64(msgs))
+	t.bytesOut.Add(float64(frameBytes))
 }
 
 // ackLatencyBuckets span a LAN round trip to a slow, busy edge link.
@@ -69,10 +90,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.connected, m.queueDepth, m.messages, m.bytes, m.ackLatency, m.reconnects, m.denials)
-	m.messagesIn = m.messages.WithLabelValues("in")
-	m.messagesOut = m.messages.WithLabelValues("out")
-	m.bytesIn = m.bytes.WithLabelValues("in")
-	m.bytesOut = m.bytes.WithLabelValues("out")
+	m.tunnel = tunnelMeter{
+		messagesIn:  m.messages.WithLabelValues("in"),
+		messagesOut: m.messages.WithLabelValues("out"),
+		bytesIn:     m.bytes.WithLabelValues("in"),
+		bytesOut:    m.bytes.WithLabelValues("out"),
+	}
 	// The fixed label values start at zero, so rate() sees their first event.
 	m.connected.WithLabelValues(tunnel.TransportWebSocket)
 	m.connected.WithLabelValues(tunnel.TransportQUIC)

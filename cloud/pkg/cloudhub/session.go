@@ -14,7 +14,6 @@ const maxRequests = 64
 // handle runs one admitted connection of a node until it ends or is
 // replaced by a newer connection of the same node.
 func (h *Hub) handle(ctx context.Context, name string, c tunnel.Conn) {
-	c = &meteredConn{Conn: c, m: h.metrics}
 	n := h.node(name)
 	sctx, s, err := h.register(ctx, n, c.Transport())
 	if err != nil {
