@@ -2,7 +2,6 @@ package streamtunnel_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -10,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"strings"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/tether-edge/tether/common/certs"
+	"github.com/tether-edge/tether/common/certs/certstest"
 	"github.com/tether-edge/tether/common/streamtunnel"
 	"github.com/tether-edge/tether/tests/testenv"
 )
@@ -53,27 +52,7 @@ func newCA(t *testing.T) *certs.CA {
 // clientCert signs a client certificate for cn.
 func clientCert(t *testing.T, ca *certs.CA, cn string) tls.Certificate {
 	t.Helper()
-	_, key, err := certs.NewNodeKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{certs.NodesGroup}},
-		NotBefore:    time.Now().Add(-time.Minute),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return certstest.Issue(t, ca, pkix.Name{CommonName: cn, Organization: []string{certs.NodesGroup}}, x509.ExtKeyUsageClientAuth)
 }
 
 func (p *pki) serverTLS() *tls.Config {

@@ -2,13 +2,11 @@ package cloudstream_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/tether-edge/tether/cloud/pkg/cloudstream"
 	"github.com/tether-edge/tether/common/certs"
+	"github.com/tether-edge/tether/common/certs/certstest"
 	"github.com/tether-edge/tether/common/streamtunnel"
 )
 
@@ -56,31 +55,7 @@ func newCA(t testing.TB, name string) *certs.CA {
 // issueLeaf signs a certificate for subject with the given usage.
 func issueLeaf(t testing.TB, ca *certs.CA, subject pkix.Name, usage x509.ExtKeyUsage) tls.Certificate {
 	t.Helper()
-	_, key, err := certs.NewNodeKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      subject,
-		NotBefore:    time.Now().Add(-time.Minute),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+	return certstest.Issue(t, ca, subject, usage)
 }
 
 // nodeCert is node's certificate from the Tether CA.
